@@ -1,0 +1,145 @@
+//! Start-up: bind, connect, migrate, load keys, seed, serve until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::jwt::SharedKey;
+use crate::crypto::{KeyRing, PasswordHasher};
+use crate::oidc::discovery::ProviderMetadata;
+use crate::service::bootstrap::{self, Seeded};
+use crate::service::keys;
+use crate::state::AppState;
+use crate::store::Db;
+
+/// A built application: listening, migrated, keyed, seeded, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    seeded: Seeded,
+}
+
+impl Application {
+    /// Builds the application. The listener is bound first, so port 0 works and the port is
+    /// known before anything else can fail.
+    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (BIND_ADDR)", config.bind_addr))?;
+        let db = Db::connect(&config.database_url).await.with_context(|| {
+            format!(
+                "cannot open the database {}",
+                config.database_url.redacted()
+            )
+        })?;
+        db.migrate()
+            .await
+            .context("cannot apply database migrations")?;
+
+        keys::ensure_signing_key(&db, &clock)
+            .await
+            .context("cannot create a signing key")?;
+        let window = keys::publication_window(&config);
+        let key_set = keys::load_key_set(&db, clock.now(), window, None)
+            .await
+            .context("cannot load the signing keys")?;
+
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher = PasswordHasher::new(workers).context("cannot set up password hashing")?;
+        let shared_key = config
+            .shared_key
+            .as_ref()
+            .map(SharedKey::new)
+            .transpose()
+            .context("JWT_SECRET_KEY cannot be used as an HMAC key")?;
+        let discovery = Bytes::from(
+            serde_json::to_vec(&ProviderMetadata::new(&config.issuer))
+                .context("cannot serialise discovery")?,
+        );
+
+        let seeded = bootstrap::seed(&db, &hasher, &clock, &config)
+            .await
+            .context("cannot create the configured demo user and clients")?;
+
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            clock,
+            keys: KeyRing::new(key_set),
+            shared_key,
+            hasher,
+            discovery,
+        };
+        Ok(Self {
+            listener,
+            state,
+            seeded,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (tests reach the database and clock through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// What start-up created, for the banner.
+    pub fn seeded(&self) -> &Seeded {
+        &self.seeded
+    }
+
+    /// The router, for callers that serve it themselves.
+    pub fn router(&self) -> Router {
+        crate::http::router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish,
+    /// stops background tasks and closes the pool.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+
+        let state = self.state.clone();
+        let reloader = tokio::spawn(keys::reload_periodically(
+            state.db.clone(),
+            state.clock.clone(),
+            state.keys.clone(),
+            keys::publication_window(&state.config),
+            Duration::from_secs(state.config.keys_reload_secs),
+            stopped(stop_rx.clone()),
+        ));
+
+        let app =
+            crate::http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(stopped(stop_rx))
+            .await
+            .context("the server failed")?;
+        let _ = reloader.await;
+        state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+//! The one place that turns errors into HTTP statuses, headers and bodies.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::oidc::{ErrorCode, OAuthError};
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+/// An error response in the RFC 6749 §5.2 shape: `{"error", "error_description"}`.
+#[derive(Debug)]
+pub struct ApiError(OAuthError);
+
+impl ApiError {
+    /// `invalid_request` with a description.
+    pub fn invalid_request(description: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self(OAuthError::invalid_request(description))
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.0.code {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(e: OAuthError) -> Self {
+        Self(e)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::OAuth(e) => Self(e),
+            ServiceError::Store(StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
+            )) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the service is temporarily unavailable",
+                ))
+            }
+            other => {
+                // Logged once here, never sent: internals stay inside.
+                tracing::error!(error = %other, "request failed");
+                Self(OAuthError::new(
+                    ErrorCode::ServerError,
+                    "the server could not complete the request",
+                ))
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body =
+            json!({ "error": self.0.code.as_str(), "error_description": self.0.description });
+        let mut response = (status, Json(body)).into_response();
+        // RFC 6749 §5.1: responses that may concern credentials are not cached.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// The response for a path we do not serve.
+pub async fn not_found() -> Response {
+    let body = json!({ "error": "not_found", "error_description": "no such endpoint" });
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}

@@ -1,0 +1,85 @@
+//! HTTP: thin handlers, the router and its layers, error mapping.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Mode;
+use crate::state::AppState;
+
+/// The request id header, taken from the caller when present and echoed in the response.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request that takes longer than this gets 408 and frees its worker.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Every route, with the layers every route gets.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.body_limit_bytes;
+    let mut routes = Router::new()
+        .route("/ping", get(routes::ping::get))
+        .route(
+            "/.well-known/openid-configuration",
+            get(routes::discovery::get),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(routes::discovery::get),
+        )
+        .route("/jwks.json", get(routes::jwks::get))
+        .route("/verify", post(routes::verify::post));
+    if state.config.mode == Mode::Development {
+        routes = routes.route("/test-token", get(routes::test_token::get));
+    }
+    routes.fallback(error::not_found).with_state(state).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
+            .layer(DefaultBodyLimit::max(body_limit)),
+    )
+}
+
+/// The span every log line of a request belongs to. Only the path is recorded: query strings
+/// can carry codes and tokens, which never reach a log.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}

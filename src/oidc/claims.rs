@@ -1,0 +1,190 @@
+//! Token claims: what we put in the tokens we sign, and the checks on the ones we receive.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Issuer;
+use crate::clock::UnixTime;
+
+/// The claims of a bearer token we issue (RFC 7519 §4.1; RFC 9068 §2.2 for access tokens).
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenClaims {
+    /// Our issuer.
+    pub iss: String,
+    /// The subject: a user's stable id, or a client's id for its own tokens.
+    pub sub: String,
+    /// The one audience the token is for (a plain string: existing services compare with `==`).
+    pub aud: String,
+    /// Issued at.
+    pub iat: UnixTime,
+    /// Expiry.
+    pub exp: UnixTime,
+    /// A unique id, for revocation and replay detection.
+    pub jti: String,
+    /// RFC 9068: the client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Space-separated granted scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What a presented token must satisfy, besides its signature.
+#[derive(Clone, Copy, Debug)]
+pub struct Expectations<'a> {
+    /// Our issuer: `iss` must equal it.
+    pub issuer: &'a Issuer,
+    /// When set, `aud` must be or contain it.
+    pub audience: Option<&'a str>,
+    /// The current time.
+    pub now: UnixTime,
+    /// Allowed clock skew in seconds, applied to `exp` and `nbf`.
+    pub leeway: i64,
+}
+
+/// Why a correctly signed token is not acceptable now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsError {
+    /// `exp` has passed (beyond the leeway).
+    #[error("token expired")]
+    Expired,
+    /// `nbf` or `iat` is in the future (beyond the leeway).
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// `aud` does not contain the expected audience.
+    #[error("invalid audience")]
+    WrongAudience,
+    /// `iss` is not ours.
+    #[error("invalid issuer")]
+    WrongIssuer,
+    /// A registered claim is missing (`exp`) or has the wrong type.
+    #[error("malformed claims")]
+    Malformed,
+}
+
+/// Checks the registered claims of a verified token, in the order PyJWT (which the Flask
+/// version used) does: `exp`, `iat`, `nbf`, `aud`, `iss`, so errors read the same as before.
+pub fn validate(claims: &Map<String, Value>, expect: &Expectations<'_>) -> Result<(), ClaimsError> {
+    let exp = numeric_date(claims, "exp")?.ok_or(ClaimsError::Malformed)?;
+    if expect.now > exp.saturating_add(expect.leeway) {
+        return Err(ClaimsError::Expired);
+    }
+    for name in ["iat", "nbf"] {
+        if let Some(t) = numeric_date(claims, name)?
+            && t > expect.now.saturating_add(expect.leeway)
+        {
+            return Err(ClaimsError::NotYetValid);
+        }
+    }
+    if let Some(wanted) = expect.audience {
+        let ok = match claims.get("aud") {
+            Some(Value::String(aud)) => aud == wanted,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(wanted)),
+            _ => false,
+        };
+        if !ok {
+            return Err(ClaimsError::WrongAudience);
+        }
+    }
+    match claims.get("iss") {
+        Some(Value::String(iss)) if iss == expect.issuer.as_str() => Ok(()),
+        _ => Err(ClaimsError::WrongIssuer),
+    }
+}
+
+/// RFC 7519 §2 NumericDate: a JSON number of seconds, possibly fractional.
+fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<UnixTime>, ClaimsError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .map(|f| f.floor() as i64)
+            })
+            .map(Some)
+            .ok_or(ClaimsError::Malformed),
+        Some(_) => Err(ClaimsError::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn checks_in_order_with_leeway() -> Result<(), super::super::issuer::IssuerError> {
+        let issuer = Issuer::parse("https://id.example.com")?;
+        let expect = Expectations {
+            issuer: &issuer,
+            audience: Some("svc"),
+            now: 1_000,
+            leeway: 30,
+        };
+        let ok = claims(
+            json!({"iss": "https://id.example.com", "aud": "svc", "exp": 1_500, "iat": 900}),
+        );
+        assert_eq!(validate(&ok, &expect), Ok(()));
+
+        let within_leeway = claims(json!({"iss": "https://id.example.com", "exp": 980}));
+        assert_eq!(
+            validate(
+                &within_leeway,
+                &Expectations {
+                    audience: None,
+                    ..expect
+                }
+            ),
+            Ok(())
+        );
+
+        let cases = [
+            (
+                json!({"iss": "https://id.example.com", "aud": "svc", "exp": 969}),
+                ClaimsError::Expired,
+            ),
+            (
+                json!({"iss": "x", "aud": "x", "exp": 969}),
+                ClaimsError::Expired,
+            ),
+            (
+                json!({"iss": "https://id.example.com", "aud": "svc", "exp": 2_000, "nbf": 1_031}),
+                ClaimsError::NotYetValid,
+            ),
+            (
+                json!({"iss": "https://id.example.com", "aud": "other", "exp": 2_000}),
+                ClaimsError::WrongAudience,
+            ),
+            (
+                json!({"iss": "https://id.example.com", "exp": 2_000}),
+                ClaimsError::WrongAudience,
+            ),
+            (
+                json!({"iss": "https://evil.example.com", "aud": ["a", "svc"], "exp": 2_000}),
+                ClaimsError::WrongIssuer,
+            ),
+            (
+                json!({"iss": "https://id.example.com", "aud": "svc"}),
+                ClaimsError::Malformed,
+            ),
+            (
+                json!({"iss": "https://id.example.com", "aud": "svc", "exp": "2000"}),
+                ClaimsError::Malformed,
+            ),
+        ];
+        for (c, expected) in cases {
+            assert_eq!(validate(&claims(c.clone()), &expect), Err(expected), "{c}");
+        }
+        Ok(())
+    }
+}

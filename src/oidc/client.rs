@@ -1,0 +1,148 @@
+//! Client identity and registration vocabulary (RFC 6749 §2, RFC 7591 §2).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A client identifier: 1 to 128 characters from `A-Z a-z 0-9 - . _ ~`.
+///
+/// Narrower than RFC 6749's VSCHAR on purpose: ids appear in URLs, logs and HTTP Basic
+/// credentials (where `:` would split them), so they need no escaping anywhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+/// Why a string is not a client id.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("client ids are 1 to 128 characters from A-Z a-z 0-9 - . _ ~")]
+pub struct InvalidClientId;
+
+impl ClientId {
+    /// Parses a client id.
+    pub fn parse(value: &str) -> Result<Self, InvalidClientId> {
+        let ok = (1..=128).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(InvalidClientId)
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 6749 §2.1 client types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientType {
+    /// Can keep a secret (a server-side web app, a backend service).
+    Confidential,
+    /// Cannot (a SPA, a native app): authenticates with `none` and must use PKCE.
+    Public,
+}
+
+/// RFC 7591 §2 `token_endpoint_auth_method` values we support.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic with `client_id:client_secret` (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// RFC 7523 assertion signed with HS256 and the client secret.
+    ClientSecretJwt,
+    /// RFC 7523 assertion signed with the client's registered key.
+    PrivateKeyJwt,
+    /// A public client: no authentication.
+    None,
+}
+
+/// OAuth grant types a client may be allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+    /// RFC 6749 §6.
+    RefreshToken,
+}
+
+/// A registration value that is not one we know.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownValue(pub String);
+
+macro_rules! wire_names {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The registered name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($name => Ok(Self::$variant),)+ _ => Err(UnknownValue(s.to_owned())) }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_names!(ClientType { Confidential => "confidential", Public => "public" });
+wire_names!(AuthMethod {
+    ClientSecretBasic => "client_secret_basic",
+    ClientSecretPost => "client_secret_post",
+    ClientSecretJwt => "client_secret_jwt",
+    PrivateKeyJwt => "private_key_jwt",
+    None => "none",
+});
+wire_names!(GrantType {
+    AuthorizationCode => "authorization_code",
+    ClientCredentials => "client_credentials",
+    RefreshToken => "refresh_token",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids() {
+        assert!(ClientId::parse("browser-ui").is_ok());
+        assert!(ClientId::parse("careergpt_backend.v2~x").is_ok());
+        for bad in ["", "a b", "a:b", "é", "<script>", &"a".repeat(129)] {
+            assert_eq!(ClientId::parse(bad), Err(InvalidClientId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in AuthMethod::ALL {
+            assert_eq!(m.as_str().parse::<AuthMethod>(), Ok(*m));
+        }
+        for g in GrantType::ALL {
+            assert_eq!(g.as_str().parse::<GrantType>(), Ok(*g));
+        }
+        assert!("implicit".parse::<GrantType>().is_err());
+    }
+}

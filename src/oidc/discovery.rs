@@ -1,0 +1,101 @@
+//! Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2), derived from the issuer alone.
+
+use serde::Serialize;
+
+use super::Issuer;
+use super::client::AuthMethod;
+use super::scope::KNOWN_SCOPES;
+
+/// The discovery document. Every URL is built from the configured issuer; the document lists
+/// what the service does and nothing else, because certified client libraries believe it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProviderMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    scopes_supported: &'static [&'static str],
+    response_types_supported: &'static [&'static str],
+    response_modes_supported: &'static [&'static str],
+    grant_types_supported: &'static [&'static str],
+    subject_types_supported: &'static [&'static str],
+    id_token_signing_alg_values_supported: &'static [&'static str],
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    code_challenge_methods_supported: &'static [&'static str],
+    claims_supported: &'static [&'static str],
+    /// RFC 9207: the authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: bool,
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+}
+
+impl ProviderMetadata {
+    /// The metadata for `issuer`.
+    pub fn new(issuer: &Issuer) -> Self {
+        Self {
+            issuer: issuer.as_str().to_owned(),
+            authorization_endpoint: issuer.endpoint("/authorize"),
+            token_endpoint: issuer.endpoint("/token"),
+            jwks_uri: issuer.endpoint("/jwks.json"),
+            scopes_supported: KNOWN_SCOPES,
+            response_types_supported: &["code"],
+            response_modes_supported: &["query"],
+            grant_types_supported: &["authorization_code"],
+            subject_types_supported: &["public"],
+            id_token_signing_alg_values_supported: &["RS256"],
+            token_endpoint_auth_methods_supported: [
+                AuthMethod::ClientSecretBasic,
+                AuthMethod::ClientSecretPost,
+            ]
+            .iter()
+            .map(|m| m.as_str())
+            .collect(),
+            // RFC 9700 §2.1.1: `plain` offers no protection against a leaked request.
+            code_challenge_methods_supported: &["S256"],
+            claims_supported: &[
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "sid",
+                "name",
+                "preferred_username",
+                "email",
+                "email_verified",
+            ],
+            authorization_response_iss_parameter_supported: true,
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_follow_the_issuer_path() -> Result<(), Box<dyn std::error::Error>> {
+        let issuer = Issuer::parse("https://example.com/identity-backend")?;
+        let doc = serde_json::to_value(ProviderMetadata::new(&issuer))?;
+        assert_eq!(doc["issuer"], "https://example.com/identity-backend");
+        assert_eq!(
+            doc["jwks_uri"],
+            "https://example.com/identity-backend/jwks.json"
+        );
+        assert_eq!(
+            doc["token_endpoint"],
+            "https://example.com/identity-backend/token"
+        );
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        Ok(())
+    }
+}

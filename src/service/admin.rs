@@ -1,0 +1,337 @@
+//! Operators' changes to users and clients (the CLI's `user` and `client` commands).
+
+use crate::clock::Clock;
+use crate::config::{Config, Mode};
+use crate::crypto::digest::token_hash;
+use crate::crypto::random::random_token;
+use crate::crypto::secret::weakness;
+use crate::crypto::{PasswordHasher, SecretString};
+use crate::oidc::{AuthMethod, ClientId, ClientType, GrantType, RedirectUri, ScopeSet, Username};
+use crate::store::clients::{self as client_store, Client, OnConflict};
+use crate::store::users::{self as user_store, NewUser, User};
+use crate::store::{Db, StoreError};
+
+use super::ServiceError;
+
+/// Bytes of randomness in generated passwords and client secrets (256 bits).
+const GENERATED_SECRET_BYTES: usize = 32;
+
+/// A user to create.
+#[derive(Debug)]
+pub struct UserSpec {
+    /// Login name.
+    pub username: String,
+    /// Password; generated (and returned once) when absent.
+    pub password: Option<SecretString>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// Creates a user. Returns the user and the generated password, if one was generated.
+pub async fn add_user(
+    db: &Db,
+    hasher: &PasswordHasher,
+    clock: &Clock,
+    spec: UserSpec,
+) -> Result<(User, Option<SecretString>), ServiceError> {
+    let username =
+        Username::parse(&spec.username).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let (password, generated) = password_or_generated(spec.password)?;
+    let hash = hasher.hash(password).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let new = NewUser {
+        id: &id,
+        username: username.as_str(),
+        username_canonical: &username.canonical(),
+        password_hash: &hash,
+        email: spec.email.as_deref(),
+        name: spec.name.as_deref(),
+    };
+    match user_store::insert_user(db, &new, clock.now()).await {
+        Err(StoreError::Conflict) => return Err(ServiceError::DuplicateUser(username.to_string())),
+        other => other?,
+    }
+    let user = find_user(db, username.as_str()).await?;
+    tracing::info!(user_id = %user.id, "user added");
+    Ok((user, generated))
+}
+
+/// The user with this login name (case-insensitive).
+pub async fn find_user(db: &Db, username: &str) -> Result<User, ServiceError> {
+    let canonical = canonical(username)?;
+    user_store::find_user_by_username(db, &canonical)
+        .await?
+        .ok_or_else(|| ServiceError::UnknownUser(username.to_owned()))
+}
+
+/// Every user.
+pub async fn list_users(db: &Db) -> Result<Vec<User>, ServiceError> {
+    Ok(user_store::list_users(db).await?)
+}
+
+/// Sets a user's password; returns the generated one when none was given.
+pub async fn set_password(
+    db: &Db,
+    hasher: &PasswordHasher,
+    clock: &Clock,
+    username: &str,
+    password: Option<SecretString>,
+) -> Result<Option<SecretString>, ServiceError> {
+    let canonical = canonical(username)?;
+    let (password, generated) = password_or_generated(password)?;
+    let hash = hasher.hash(password).await?;
+    if !user_store::update_user_password(db, &canonical, &hash, clock.now()).await? {
+        return Err(ServiceError::UnknownUser(username.to_owned()));
+    }
+    tracing::info!("user password changed");
+    Ok(generated)
+}
+
+/// Whether an account may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountState {
+    /// May sign in.
+    Enabled,
+    /// May not sign in or refresh.
+    Disabled,
+}
+
+/// Enables or disables a user.
+pub async fn set_account_state(
+    db: &Db,
+    clock: &Clock,
+    username: &str,
+    state: AccountState,
+) -> Result<(), ServiceError> {
+    let canonical = canonical(username)?;
+    let disabled = state == AccountState::Disabled;
+    if !user_store::update_user_disabled(db, &canonical, disabled, clock.now()).await? {
+        return Err(ServiceError::UnknownUser(username.to_owned()));
+    }
+    tracing::info!(?state, "user account state changed");
+    Ok(())
+}
+
+/// Deletes a user for good; their id is never reused.
+pub async fn delete_user(db: &Db, username: &str) -> Result<(), ServiceError> {
+    if !user_store::delete_user(db, &canonical(username)?).await? {
+        return Err(ServiceError::UnknownUser(username.to_owned()));
+    }
+    tracing::info!("user deleted");
+    Ok(())
+}
+
+/// A client to register.
+#[derive(Debug)]
+pub struct ClientSpec {
+    /// Client id.
+    pub client_id: String,
+    /// Display name (defaults to the id).
+    pub name: Option<String>,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// Redirect URIs, as given.
+    pub redirect_uris: Vec<String>,
+    /// Grant types; defaults to `authorization_code` + `refresh_token` with redirect URIs,
+    /// else `client_credentials`.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes it may request; defaults to every OIDC scope for sign-in clients.
+    pub scopes: Option<String>,
+    /// Audiences it may request tokens for.
+    pub audiences: Vec<String>,
+    /// Audience when a request names none.
+    pub default_audience: Option<String>,
+    /// Token endpoint authentication; defaults to `client_secret_basic` (or `none` if public).
+    pub auth_method: Option<AuthMethod>,
+    /// Secret; generated (and returned once) when absent for a confidential client.
+    pub secret: Option<SecretString>,
+}
+
+/// Registers a client. Returns it and its generated secret, if one was generated.
+pub async fn add_client(
+    db: &Db,
+    clock: &Clock,
+    config: &Config,
+    spec: ClientSpec,
+) -> Result<(Client, Option<SecretString>), ServiceError> {
+    let id = ClientId::parse(&spec.client_id).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let redirect_uris = spec
+        .redirect_uris
+        .iter()
+        .map(|u| {
+            RedirectUri::parse(u, config.redirect_uri_policy())
+                .map(|r| r.as_str().to_owned())
+                .map_err(|e| ServiceError::Invalid(format!("redirect URI {u}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let grant_types = if spec.grant_types.is_empty() {
+        if redirect_uris.is_empty() {
+            vec![GrantType::ClientCredentials]
+        } else {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        }
+    } else {
+        spec.grant_types
+    };
+    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        return Err(ServiceError::Invalid(
+            "the authorization_code grant needs at least one --redirect-uri".into(),
+        ));
+    }
+    let auth_method = match (spec.client_type, spec.auth_method) {
+        (ClientType::Public, None | Some(AuthMethod::None)) => AuthMethod::None,
+        (ClientType::Public, Some(_)) => {
+            return Err(ServiceError::Invalid(
+                "public clients authenticate with `none`".into(),
+            ));
+        }
+        (ClientType::Confidential, Some(AuthMethod::None)) => {
+            return Err(ServiceError::Invalid(
+                "confidential clients must authenticate; use --public for `none`".into(),
+            ));
+        }
+        (ClientType::Confidential, method) => method.unwrap_or(AuthMethod::ClientSecretBasic),
+    };
+    if spec.client_type == ClientType::Public && grant_types.contains(&GrantType::ClientCredentials)
+    {
+        return Err(ServiceError::Invalid(
+            "public clients cannot use client_credentials".into(),
+        ));
+    }
+    let default_scopes = if grant_types.contains(&GrantType::AuthorizationCode) {
+        crate::oidc::scope::KNOWN_SCOPES.join(" ")
+    } else {
+        String::new()
+    };
+    let scopes = ScopeSet::parse(spec.scopes.as_deref().unwrap_or(&default_scopes))
+        .map_err(|e| ServiceError::Invalid(format!("scopes: {e}")))?;
+    if let Some(aud) = &spec.default_audience
+        && !spec.audiences.contains(aud)
+    {
+        return Err(ServiceError::Invalid(
+            "the default audience must be one of --audience".into(),
+        ));
+    }
+    let (secret_hash, generated) = match spec.client_type {
+        ClientType::Public => {
+            if spec.secret.is_some() {
+                return Err(ServiceError::Invalid(
+                    "public clients have no secret".into(),
+                ));
+            }
+            (None, None)
+        }
+        ClientType::Confidential => {
+            let (secret, generated) = client_secret_or_generated(spec.secret, config.mode)?;
+            (Some(token_hash(secret.expose())), generated)
+        }
+    };
+    let client = Client {
+        client_id: id.as_str().to_owned(),
+        name: spec.name.unwrap_or_else(|| id.as_str().to_owned()),
+        client_type: spec.client_type.as_str().to_owned(),
+        secret_hash,
+        token_endpoint_auth_method: auth_method.as_str().to_owned(),
+        grant_types: grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+        scopes: scopes.to_string(),
+        audiences: spec.audiences,
+        default_audience: spec.default_audience,
+        redirect_uris,
+        created_at: clock.now(),
+        updated_at: clock.now(),
+    };
+    match client_store::insert_client(db, &client, OnConflict::Refuse, clock.now()).await {
+        Err(StoreError::Conflict) => return Err(ServiceError::DuplicateClient(id.to_string())),
+        other => other?,
+    }
+    tracing::info!(client_id = %id, "client added");
+    Ok((client, generated))
+}
+
+/// Every client.
+pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ServiceError> {
+    Ok(client_store::list_clients(db).await?)
+}
+
+/// One client.
+pub async fn show_client(db: &Db, client_id: &str) -> Result<Client, ServiceError> {
+    client_store::find_client(db, client_id)
+        .await?
+        .ok_or_else(|| ServiceError::UnknownClient(client_id.to_owned()))
+}
+
+/// Removes a client and everything pending for it.
+pub async fn remove_client(db: &Db, client_id: &str) -> Result<(), ServiceError> {
+    if !client_store::delete_client(db, client_id).await? {
+        return Err(ServiceError::UnknownClient(client_id.to_owned()));
+    }
+    tracing::info!(client_id, "client removed");
+    Ok(())
+}
+
+/// Gives a confidential client a new generated secret, returned once; the old one stops working.
+pub async fn rotate_client_secret(
+    db: &Db,
+    clock: &Clock,
+    client_id: &str,
+) -> Result<SecretString, ServiceError> {
+    let client = show_client(db, client_id).await?;
+    if client.secret_hash.is_none() {
+        return Err(ServiceError::Invalid(format!(
+            "client {client_id} is public and has no secret"
+        )));
+    }
+    let secret = SecretString::new(random_token(GENERATED_SECRET_BYTES)?);
+    client_store::update_client_secret(db, client_id, &token_hash(secret.expose()), clock.now())
+        .await?;
+    tracing::info!(client_id, "client secret rotated");
+    Ok(secret)
+}
+
+fn canonical(username: &str) -> Result<String, ServiceError> {
+    Username::parse(username)
+        .map(|u| u.canonical())
+        .map_err(|_| ServiceError::UnknownUser(username.to_owned()))
+}
+
+fn password_or_generated(
+    given: Option<SecretString>,
+) -> Result<(SecretString, Option<SecretString>), ServiceError> {
+    match given {
+        Some(p) if p.expose().is_empty() => {
+            Err(ServiceError::Invalid("the password is empty".into()))
+        }
+        Some(p) if p.expose().len() > 1024 => Err(ServiceError::Invalid(
+            "the password is longer than 1024 bytes".into(),
+        )),
+        Some(p) => Ok((p, None)),
+        None => {
+            let generated = SecretString::new(random_token(18)?);
+            Ok((generated.clone(), Some(generated)))
+        }
+    }
+}
+
+/// Client secrets are checked with a fast hash (DESIGN §8), so they must be high-entropy:
+/// outside dev mode a given secret must look random.
+fn client_secret_or_generated(
+    given: Option<SecretString>,
+    mode: Mode,
+) -> Result<(SecretString, Option<SecretString>), ServiceError> {
+    match given {
+        Some(secret) => {
+            if let (Some(why), Mode::Production) = (weakness(secret.expose(), 32), mode) {
+                return Err(ServiceError::Invalid(format!(
+                    "the client secret {why}; omit it to have a strong one generated"
+                )));
+            }
+            Ok((secret, None))
+        }
+        None => {
+            let generated = SecretString::new(random_token(GENERATED_SECRET_BYTES)?);
+            Ok((generated.clone(), Some(generated)))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Flows: load from `store`, ask `oidc`, save, return. One file per flow.
+
+pub mod admin;
+pub mod bootstrap;
+pub mod keys;
+pub mod tokens;
+pub mod verify;
+
+use crate::crypto::CryptoError;
+use crate::oidc::OAuthError;
+use crate::store::StoreError;
+
+/// Why a flow did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A protocol error to report to the client as is.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// An operator's input is invalid; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// The user name is taken.
+    #[error("user {0} already exists")]
+    DuplicateUser(String),
+    /// No such user.
+    #[error("no user named {0}")]
+    UnknownUser(String),
+    /// The client id is taken.
+    #[error("client {0} already exists")]
+    DuplicateClient(String),
+    /// No such client.
+    #[error("no client with id {0}")]
+    UnknownClient(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Cryptography failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}

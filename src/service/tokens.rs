@@ -1,0 +1,95 @@
+//! Signing the tokens we issue: which key signs for which audience, and the dev test token.
+
+use serde::Serialize;
+
+use crate::crypto::CryptoError;
+use crate::crypto::jwt::{self, Signer, TokenType};
+use crate::crypto::random::random_token;
+use crate::oidc::claims::TokenClaims;
+use crate::oidc::{OAuthError, ScopeSet};
+use crate::state::AppState;
+
+use super::ServiceError;
+
+/// `/test-token` lifetime when the request names none (DESIGN §2: 30 minutes).
+pub const TEST_TOKEN_DEFAULT_TTL_SECS: i64 = 30 * 60;
+/// The longest `/test-token` lifetime a developer may ask for.
+pub const TEST_TOKEN_MAX_TTL_SECS: i64 = 24 * 60 * 60;
+
+/// Signs `claims` for `audience`: HS256 with `JWT_SECRET_KEY` when the audience is listed in
+/// `HS256_AUDIENCES` (services that verify with a shared secret), else RS256 with the active
+/// key and its `kid`.
+pub async fn sign_for_audience<C: Serialize + Send + 'static>(
+    state: &AppState,
+    audience: &str,
+    typ: TokenType,
+    claims: C,
+) -> Result<String, ServiceError> {
+    if let Some(shared) = &state.shared_key
+        && state.config.hs256_audiences.iter().any(|a| a == audience)
+    {
+        return Ok(jwt::sign(Signer::Shared(shared), typ, &claims)?);
+    }
+    let keys = state.keys.current();
+    // An RSA signature costs ~0.35 ms of CPU: run it where it cannot hold up other requests.
+    let token =
+        tokio::task::spawn_blocking(move || jwt::sign(Signer::Key(keys.active()), typ, &claims))
+            .await
+            .map_err(|_| CryptoError::Signing)??;
+    Ok(token)
+}
+
+/// What a developer may override on `/test-token`.
+#[derive(Debug, Default)]
+pub struct TestTokenRequest {
+    /// Subject (default `testuser`).
+    pub sub: Option<String>,
+    /// Audience (default `logging-service`).
+    pub aud: Option<String>,
+    /// Scope (default `openid`).
+    pub scope: Option<String>,
+    /// Lifetime in minutes (default 30, at most 1440).
+    pub ttl_minutes: Option<String>,
+}
+
+/// Mints the dev-mode test token (DESIGN §2). The caller makes sure dev mode is on.
+pub async fn mint_test_token(
+    state: &AppState,
+    request: TestTokenRequest,
+) -> Result<String, ServiceError> {
+    let sub = claim_value("sub", request.sub, "testuser")?;
+    let aud = claim_value("aud", request.aud, "logging-service")?;
+    let scope = ScopeSet::parse(request.scope.as_deref().unwrap_or("openid"))
+        .map_err(|e| OAuthError::invalid_request(format!("scope: {e}")))?;
+    let ttl = match request.ttl_minutes.as_deref() {
+        None | Some("") => TEST_TOKEN_DEFAULT_TTL_SECS,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .map(|m| m * 60)
+            .filter(|s| (60..=TEST_TOKEN_MAX_TTL_SECS).contains(s))
+            .ok_or_else(|| OAuthError::invalid_request("ttl: expected minutes from 1 to 1440"))?,
+    };
+    let now = state.clock.now();
+    let claims = TokenClaims {
+        iss: state.config.issuer.as_str().to_owned(),
+        sub,
+        aud: aud.clone(),
+        iat: now,
+        exp: now + ttl,
+        jti: random_token(16)?,
+        client_id: None,
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+    };
+    sign_for_audience(state, &aud, TokenType::Jwt, claims).await
+}
+
+fn claim_value(name: &str, value: Option<String>, default: &str) -> Result<String, OAuthError> {
+    let value = value.unwrap_or_else(|| default.to_owned());
+    if value.is_empty() || value.len() > 255 || value.chars().any(char::is_control) {
+        return Err(OAuthError::invalid_request(format!(
+            "{name}: expected 1 to 255 printable characters"
+        )));
+    }
+    Ok(value)
+}

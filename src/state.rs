@@ -1,0 +1,31 @@
+//! The application state every request and background task shares. No globals: tests run
+//! many applications side by side, each with its own.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::jwt::SharedKey;
+use crate::crypto::{KeyRing, PasswordHasher};
+use crate::store::Db;
+
+/// Everything a handler or service function may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub db: Db,
+    /// The time source.
+    pub clock: Clock,
+    /// The current signing and verification keys.
+    pub keys: KeyRing,
+    /// The shared HS256 key, when `JWT_SECRET_KEY` is set.
+    pub shared_key: Option<SharedKey>,
+    /// Password hashing on a bounded blocking pool.
+    pub hasher: PasswordHasher,
+    /// The discovery document, serialised once.
+    pub discovery: Bytes,
+}

@@ -1,0 +1,180 @@
+//! The `clients` and `client_redirect_uris` tables.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreError, from_json_list, on_pool, to_json_list};
+use crate::clock::UnixTime;
+
+/// A stored client registration.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// The client id.
+    pub client_id: String,
+    /// Display name, shown on the sign-in page.
+    pub name: String,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    /// SHA-256 of the secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    /// RFC 7591 `token_endpoint_auth_method`.
+    pub token_endpoint_auth_method: String,
+    /// Allowed grant types.
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes the client may request.
+    pub scopes: String,
+    /// Audiences the client may request tokens for.
+    pub audiences: Vec<String>,
+    /// Audience used when a token request names none.
+    pub default_audience: Option<String>,
+    /// Registered redirect URIs, verbatim.
+    pub redirect_uris: Vec<String>,
+    /// Creation time.
+    pub created_at: UnixTime,
+    /// Last change.
+    pub updated_at: UnixTime,
+}
+
+#[derive(FromRow)]
+struct ClientRow {
+    client_id: String,
+    name: String,
+    client_type: String,
+    secret_hash: Option<String>,
+    token_endpoint_auth_method: String,
+    grant_types: String,
+    scopes: String,
+    audiences: String,
+    default_audience: Option<String>,
+    created_at: UnixTime,
+    updated_at: UnixTime,
+}
+
+impl ClientRow {
+    fn into_client(self, redirect_uris: Vec<String>) -> Result<Client, StoreError> {
+        Ok(Client {
+            grant_types: from_json_list("clients.grant_types", &self.grant_types)?,
+            audiences: from_json_list("clients.audiences", &self.audiences)?,
+            client_id: self.client_id,
+            name: self.name,
+            client_type: self.client_type,
+            secret_hash: self.secret_hash,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            scopes: self.scopes,
+            default_audience: self.default_audience,
+            redirect_uris,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
+                       audiences, default_audience, created_at, updated_at";
+
+const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
+                      grant_types, scopes, audiences, default_audience, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+
+/// What to do when the client id is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Refuse with [`StoreError::Conflict`] (`client add`).
+    Refuse,
+    /// Replace the secret and redirect URIs, keep the rest (clients from the environment).
+    UpdateSecretAndRedirects,
+}
+
+/// Inserts a client and its redirect URIs in one transaction.
+pub async fn insert_client(
+    db: &Db,
+    client: &Client,
+    on_conflict: OnConflict,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    let insert = match on_conflict {
+        OnConflict::Refuse => INSERT.to_owned(),
+        OnConflict::UpdateSecretAndRedirects => format!(
+            "{INSERT} ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, updated_at = excluded.updated_at"
+        ),
+    };
+    on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(&insert)
+            .bind(&client.client_id)
+            .bind(&client.name)
+            .bind(&client.client_type)
+            .bind(&client.secret_hash)
+            .bind(&client.token_endpoint_auth_method)
+            .bind(to_json_list(&client.grant_types))
+            .bind(&client.scopes)
+            .bind(to_json_list(&client.audiences))
+            .bind(&client.default_audience)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        sqlx::query("DELETE FROM client_redirect_uris WHERE client_id = $1")
+            .bind(&client.client_id)
+            .execute(&mut *tx)
+            .await?;
+        for uri in &client.redirect_uris {
+            sqlx::query("INSERT INTO client_redirect_uris (client_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(&client.client_id)
+                .bind(uri)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The client with this id, with its redirect URIs.
+pub async fn find_client(db: &Db, client_id: &str) -> Result<Option<Client>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM clients WHERE client_id = $1");
+    let row = on_pool!(db, pool => sqlx::query_as::<_, ClientRow>(&sql).bind(client_id).fetch_optional(pool).await)?;
+    let Some(row) = row else { return Ok(None) };
+    const URIS: &str = "SELECT uri FROM client_redirect_uris WHERE client_id = $1 ORDER BY uri";
+    let uris: Vec<(String,)> =
+        on_pool!(db, pool => sqlx::query_as(URIS).bind(client_id).fetch_all(pool).await)?;
+    row.into_client(uris.into_iter().map(|(u,)| u).collect())
+        .map(Some)
+}
+
+/// Every client with its redirect URIs, by id.
+pub async fn list_clients(db: &Db) -> Result<Vec<Client>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM clients ORDER BY client_id");
+    let rows = on_pool!(db, pool => sqlx::query_as::<_, ClientRow>(&sql).fetch_all(pool).await)?;
+    const URIS: &str = "SELECT client_id, uri FROM client_redirect_uris ORDER BY client_id, uri";
+    let uris: Vec<(String, String)> =
+        on_pool!(db, pool => sqlx::query_as(URIS).fetch_all(pool).await)?;
+    rows.into_iter()
+        .map(|row| {
+            let mine = uris
+                .iter()
+                .filter(|(c, _)| *c == row.client_id)
+                .map(|(_, u)| u.clone())
+                .collect();
+            row.into_client(mine)
+        })
+        .collect()
+}
+
+/// Replaces a client's secret hash; false when there is no such client.
+pub async fn update_client_secret(
+    db: &Db,
+    client_id: &str,
+    secret_hash: &str,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE clients SET secret_hash = $1, updated_at = $2 WHERE client_id = $3";
+    let done = on_pool!(db, pool => sqlx::query(SQL).bind(secret_hash).bind(now).bind(client_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Deletes a client, its redirect URIs and its pending codes; false when there is no such client.
+pub async fn delete_client(db: &Db, client_id: &str) -> Result<bool, StoreError> {
+    const SQL: &str = "DELETE FROM clients WHERE client_id = $1";
+    let done = on_pool!(db, pool => sqlx::query(SQL).bind(client_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}

@@ -1,0 +1,560 @@
+//! The `identity-backend` binary itself: refusals at start, the admin commands, healthcheck.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use crate::helpers::TestApp;
+
+const BIN: &str = env!("CARGO_BIN_EXE_identity-backend");
+const STRONG: &str = "dkYM8s8HJGPjjWdXeC9M8uKDnt-G_faRZOEeMYSx4p4";
+
+/// The binary in `dir` with a clean environment plus `env`.
+fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/identity.db", dir.display()),
+        )
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn run(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut child = command(dir, args, env).spawn().expect("binary starts");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).await.expect("write stdin");
+    }
+    drop(input);
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("finishes in time")
+        .expect("output")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn start_refuses_insecure_settings_with_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("JWT_ISSUER", "https://id.example.com")],
+            "SESSION_SECRET",
+        ),
+        (
+            &[
+                ("JWT_ISSUER", "http://id.example.com"),
+                ("SESSION_SECRET", STRONG),
+            ],
+            "JWT_ISSUER",
+        ),
+        (
+            &[
+                ("JWT_ISSUER", "https://id.example.com"),
+                ("FLASK_SECRET_KEY", "change-me-please-change-me-please"),
+            ],
+            "FLASK_SECRET_KEY",
+        ),
+        (
+            &[
+                ("JWT_ISSUER", "https://id.example.com"),
+                ("SESSION_SECRET", STRONG),
+                ("JWT_SECRET_KEY", "your-secret-key"),
+            ],
+            "JWT_SECRET_KEY",
+        ),
+        (
+            &[
+                ("JWT_ISSUER", "https://id.example.com"),
+                ("SESSION_SECRET", STRONG),
+                ("JWT_EXPIRATION_MINUTES", "soon"),
+            ],
+            "JWT_EXPIRATION_MINUTES",
+        ),
+    ];
+    for (env, variable) in cases {
+        let out = run(dir.path(), &["start"], None, env).await;
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(variable), "{err} names {variable}");
+    }
+    assert!(
+        !dir.path().join("identity.db").exists(),
+        "nothing was started"
+    );
+}
+
+#[tokio::test]
+async fn start_dev_works_with_no_configuration_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(dir.path(), &["start-dev"], &[("BIND_ADDR", "127.0.0.1:0")])
+        .env_remove("DATABASE_URL")
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("banner");
+            banner.push_str(&line);
+            banner.push('\n');
+            if let Some(rest) = line.strip_prefix("identity-backend (dev mode) on ") {
+                break rest.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("banner in time");
+    for _ in 0..12 {
+        banner.push_str(&lines.next_line().await.unwrap().unwrap_or_default());
+        banner.push('\n');
+    }
+    assert!(banner.contains("demo user      demo"), "{banner}");
+    assert!(banner.contains("generated now"), "{banner}");
+    assert!(
+        banner.contains("browser-ui") && banner.contains("dev-client-secret"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("http://localhost:5000/callback"),
+        "{banner}"
+    );
+    assert!(banner.contains("/test-token"), "{banner}");
+
+    let ping = reqwest::get(format!("{address}/ping")).await.unwrap();
+    assert_eq!(ping.text().await.unwrap(), "OK");
+    assert!(
+        dir.path().join("data/identity.db").is_file(),
+        "SQLite under ./data"
+    );
+
+    // SIGTERM: a graceful stop.
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "exit after SIGTERM: {:?}", out.status);
+    let logs = stderr(&out);
+    let first = logs.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("dev mode"),
+        "first log line says dev mode: {first}"
+    );
+}
+
+#[tokio::test]
+async fn secrets_and_tokens_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "demo-password-that-must-not-be-logged";
+    let secret = "client-secret-that-must-not-be-logged";
+    let env = [
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("RUST_LOG", "trace"),
+        ("DEMO_USERNAME", "alice"),
+        ("DEMO_PASSWORD", password),
+        ("ALLOWED_CLIENTS", "browser-ui"),
+        (
+            "CLIENT_SECRETS",
+            r#"{"browser-ui": "client-secret-that-must-not-be-logged"}"#,
+        ),
+        ("ALLOWED_REDIRECT_URIS", "http://localhost:5000/callback"),
+        ("SESSION_SECRET", "session-secret-that-must-not-be-logged"),
+        ("JWT_SECRET_KEY", "jwt-secret-that-must-not-be-logged"),
+    ];
+    let mut child = command(dir.path(), &["start-dev"], &env).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("banner");
+            if let Some(rest) = line.strip_prefix("identity-backend (dev mode) on ") {
+                break rest.to_owned();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let body: serde_json::Value = client
+        .get(format!("{address}/test-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = body["id_token"].as_str().unwrap().to_owned();
+    client
+        .post(format!("{address}/verify"))
+        .json(&serde_json::json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{address}/verify"))
+        .json(&serde_json::json!({ "token": format!("{token}x") }))
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(format!("{address}/test-token?sub={token}"))
+        .send()
+        .await
+        .unwrap();
+
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs = stderr(&out);
+    assert!(logs.contains("/verify"), "requests were logged: {logs}");
+    for needle in [
+        password,
+        secret,
+        "session-secret-that",
+        "jwt-secret-that",
+        token.as_str(),
+    ] {
+        assert!(!logs.contains(needle), "{needle} leaked into the logs");
+    }
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(
+        !logs.contains(signature),
+        "a token's signature leaked into the logs"
+    );
+}
+
+#[tokio::test]
+async fn user_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = run(
+        d,
+        &[
+            "user",
+            "add",
+            "Alice",
+            "--password-stdin",
+            "--email",
+            "alice@example.com",
+        ],
+        Some("s3cret pass\n"),
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("created user Alice"));
+    assert!(
+        !stdout(&out).contains("s3cret"),
+        "a given password is not echoed"
+    );
+
+    let dup = run(
+        d,
+        &["user", "add", "alice", "--password-stdin"],
+        Some("x\n"),
+        &[],
+    )
+    .await;
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(
+        stderr(&dup).contains("user alice already exists"),
+        "{}",
+        stderr(&dup)
+    );
+
+    let generated = run(d, &["user", "add", "bob"], None, &[]).await;
+    assert!(
+        stdout(&generated).contains("password: "),
+        "a generated password is printed once"
+    );
+
+    let list = stdout(&run(d, &["user", "list"], None, &[]).await);
+    assert!(
+        list.contains("Alice") && list.contains("alice@example.com") && list.contains("bob"),
+        "{list}"
+    );
+
+    assert!(
+        run(d, &["user", "disable", "alice"], None, &[])
+            .await
+            .status
+            .success()
+    );
+    assert!(
+        stdout(&run(d, &["user", "list"], None, &[]).await)
+            .lines()
+            .any(|l| l.starts_with("Alice") && l.contains("disabled"))
+    );
+    assert!(
+        run(d, &["user", "enable", "ALICE"], None, &[])
+            .await
+            .status
+            .success()
+    );
+    assert!(
+        run(
+            d,
+            &["user", "passwd", "alice", "--password-stdin"],
+            Some("another\n"),
+            &[]
+        )
+        .await
+        .status
+        .success()
+    );
+
+    let empty = run(
+        d,
+        &["user", "passwd", "alice", "--password-stdin"],
+        Some("\n"),
+        &[],
+    )
+    .await;
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(stderr(&empty).contains("empty"));
+
+    assert!(
+        run(d, &["user", "delete", "bob"], None, &[])
+            .await
+            .status
+            .success()
+    );
+    let gone = run(d, &["user", "delete", "bob"], None, &[]).await;
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(stderr(&gone).contains("no user named bob"));
+
+    let secret_arg = run(d, &["user", "add", "carol", "--password", "x"], None, &[]).await;
+    assert_eq!(
+        secret_arg.status.code(),
+        Some(2),
+        "passwords are never command-line arguments"
+    );
+}
+
+#[tokio::test]
+async fn client_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let add = run(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--name",
+            "Web App",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--redirect-uri",
+            "https://app.example.com/cb2",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(add.status.success(), "{}", stderr(&add));
+    let text = stdout(&add);
+    let secret = text
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret: "))
+        .expect("secret printed once")
+        .to_owned();
+    assert_eq!(secret.len(), 43, "256-bit generated secret");
+
+    let show = stdout(&run(d, &["client", "show", "web"], None, &[]).await);
+    assert!(
+        show.contains("https://app.example.com/cb2") && show.contains("authorization_code"),
+        "{show}"
+    );
+    assert!(!show.contains(&secret), "the secret is not shown again");
+
+    let dup = run(
+        d,
+        &[
+            "client",
+            "add",
+            "web",
+            "--redirect-uri",
+            "https://x.example.com/cb",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(stderr(&dup).contains("client web already exists"));
+
+    for (uri, expected) in [
+        ("/relative", "absolute"),
+        ("https://app.example.com/cb#frag", "fragment"),
+        ("http://app.example.com/cb", "https"),
+        ("http://localhost:5000/callback", "https"),
+    ] {
+        let out = run(
+            d,
+            &["client", "add", "bad", "--redirect-uri", uri],
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{uri}");
+        assert!(stderr(&out).contains(expected), "{uri}: {}", stderr(&out));
+    }
+    let dev = run(
+        d,
+        &[
+            "client",
+            "add",
+            "local",
+            "--redirect-uri",
+            "http://localhost:5000/callback",
+        ],
+        None,
+        &[("DEV_MODE", "true")],
+    )
+    .await;
+    assert!(
+        dev.status.success(),
+        "loopback http is fine in dev mode: {}",
+        stderr(&dev)
+    );
+
+    let s2s = run(
+        d,
+        &[
+            "client",
+            "add",
+            "worker",
+            "--audience",
+            "logging-service",
+            "--default-audience",
+            "logging-service",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(
+        stdout(&s2s).contains("client_credentials"),
+        "{}",
+        stdout(&s2s)
+    );
+
+    let weak = run(
+        d,
+        &[
+            "client",
+            "add",
+            "weak",
+            "--secret-stdin",
+            "--grant-type",
+            "client_credentials",
+        ],
+        Some("changeme\n"),
+        &[],
+    )
+    .await;
+    assert_eq!(weak.status.code(), Some(1));
+
+    let rotated = run(d, &["client", "rotate-secret", "web"], None, &[]).await;
+    let new_secret = stdout(&rotated)
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret: "))
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_secret, secret);
+
+    let list = stdout(&run(d, &["client", "list"], None, &[]).await);
+    assert!(
+        list.contains("web") && list.contains("worker") && list.contains("local"),
+        "{list}"
+    );
+
+    assert!(
+        run(d, &["client", "remove", "web"], None, &[])
+            .await
+            .status
+            .success()
+    );
+    let unknown = run(d, &["client", "show", "web"], None, &[]).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("no client with id web"));
+}
+
+#[tokio::test]
+async fn key_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(run(d, &["migrate"], None, &[]).await.status.success());
+    let rotated = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
+    assert!(rotated.starts_with("now signing with "), "{rotated}");
+    let rotated_again = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
+    let list = stdout(&run(d, &["keys", "list"], None, &[]).await);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert_eq!(
+        list.lines()
+            .filter(|l| l.contains("active (signing)"))
+            .count(),
+        1,
+        "{list}"
+    );
+    assert!(
+        list.lines().any(|l| l.contains("retired, published until")),
+        "{list}"
+    );
+    let newest = rotated_again
+        .trim_start_matches("now signing with ")
+        .split(';')
+        .next()
+        .unwrap();
+    assert!(list.lines().next().unwrap().starts_with(newest), "{list}");
+}
+
+#[tokio::test]
+async fn healthcheck_follows_the_server() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let up = run(dir.path(), &["healthcheck", "--addr", &addr], None, &[]).await;
+    assert!(up.status.success(), "{}", stderr(&up));
+    let from_env = run(dir.path(), &["healthcheck"], None, &[("BIND_ADDR", &addr)]).await;
+    assert!(from_env.status.success());
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let down = run(dir.path(), &["healthcheck", "--addr", &closed], None, &[]).await;
+    assert_eq!(down.status.code(), Some(1));
+}

@@ -1,0 +1,155 @@
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use identity_backend::service::keys;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, header_of};
+
+async fn jwks(app: &TestApp) -> Value {
+    let response = app.get("/jwks.json").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
+    response.json().await.unwrap()
+}
+
+/// RFC 7638 §3, computed here independently of the server's code.
+fn thumbprint(jwk: &Value) -> String {
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        jwk["e"].as_str().unwrap(),
+        jwk["n"].as_str().unwrap()
+    );
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        canonical.as_bytes(),
+    ))
+}
+
+#[tokio::test]
+async fn publishes_the_signing_key_with_its_thumbprint_as_kid() {
+    let app = TestApp::spawn().await;
+    let doc = jwks(&app).await;
+    let keys = doc["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["kid"], thumbprint(key));
+    assert!(
+        key.get("d").is_none() && key.get("p").is_none(),
+        "no private members"
+    );
+    assert!(
+        URL_SAFE_NO_PAD
+            .decode(key["n"].as_str().unwrap())
+            .unwrap()
+            .len()
+            >= 256,
+        "at least 2048 bits"
+    );
+
+    let token = app.test_token("").await;
+    assert_eq!(header_of(&token)["kid"], key["kid"]);
+}
+
+#[tokio::test]
+async fn the_key_survives_a_restart() {
+    let app = TestApp::spawn().await;
+    let before = jwks(&app).await;
+    let again = app.restart().await;
+    assert_eq!(jwks(&again).await, before);
+}
+
+#[tokio::test]
+async fn rotation_keeps_the_old_key_published_until_its_tokens_expire() {
+    let app = TestApp::spawn().await;
+    let old_token = app.test_token("").await;
+    let old_kid = header_of(&old_token)["kid"].as_str().unwrap().to_owned();
+
+    let new_kid = keys::rotate(&app.state.db, &app.clock).await.unwrap();
+    let window = keys::publication_window(&app.state.config);
+    let reloaded = keys::load_key_set(
+        &app.state.db,
+        app.clock.now(),
+        window,
+        Some(&app.state.keys.current()),
+    )
+    .await
+    .unwrap();
+    app.state.keys.replace(reloaded);
+
+    let kids: Vec<String> = jwks(&app).await["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kids,
+        vec![new_kid.clone(), old_kid.clone()],
+        "new key first, old key still published"
+    );
+    let new_token = app.test_token("").await;
+    assert_eq!(
+        header_of(&new_token)["kid"],
+        new_kid.as_str(),
+        "new tokens use the new key"
+    );
+    let (status, _) = app.verify(&serde_json::json!({ "token": old_token })).await;
+    assert_eq!(
+        status, 200,
+        "tokens signed before the rotation still verify"
+    );
+
+    app.clock
+        .advance(Duration::from_secs(u64::try_from(window).unwrap() + 1));
+    let reloaded = keys::load_key_set(
+        &app.state.db,
+        app.clock.now(),
+        window,
+        Some(&app.state.keys.current()),
+    )
+    .await
+    .unwrap();
+    app.state.keys.replace(reloaded);
+    let kids: Vec<Value> = jwks(&app).await["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert_eq!(
+        kids,
+        vec![Value::from(new_kid)],
+        "the old key leaves once its tokens have expired"
+    );
+}
+
+#[tokio::test]
+async fn running_instances_pick_up_a_rotation_by_themselves() {
+    let app = TestApp::spawn_with(
+        identity_backend::config::Mode::Development,
+        &[("KEYS_RELOAD_SECONDS", "1")],
+    )
+    .await;
+    let before = app.state.keys.current().active().kid().to_owned();
+    let new_kid = keys::rotate(&app.state.db, &app.clock).await.unwrap();
+    assert_ne!(before, new_kid);
+    let mut picked_up = false;
+    for _ in 0..50 {
+        if header_of(&app.test_token("").await)["kid"] == new_kid.as_str() {
+            picked_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(picked_up, "the reloader switched to the rotated key");
+}

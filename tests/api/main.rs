@@ -1,0 +1,11 @@
+//! The integration suite: the real server on a random port, talked to over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod discovery;
+mod health;
+mod helpers;
+mod jwks;
+mod migrations;
+mod test_token;
+mod verify;
