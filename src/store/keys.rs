@@ -33,6 +33,10 @@ impl std::fmt::Debug for StoredKey {
 
 const COLUMNS: &str = "kid, alg, private_key, created_at, retired_at";
 
+/// The signing key first, then retired keys by how recently they stopped signing (creation
+/// times can tie within a second).
+const NEWEST_FIRST: &str = "ORDER BY CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid";
+
 /// Adds the first signing key for its algorithm; [`StoreError::Conflict`] when another
 /// instance added one first (the partial unique index allows one active key per algorithm).
 pub async fn insert_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
@@ -71,21 +75,21 @@ pub async fn rotate_key(db: &Db, key: &StoredKey, now: UnixTime) -> Result<(), S
 }
 
 /// Keys that sign now or retired after `retired_after` (their tokens may still be alive),
-/// newest first.
+/// the signing key first.
 pub async fn list_live_keys(
     db: &Db,
     retired_after: UnixTime,
 ) -> Result<Vec<StoredKey>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid"
+        "SELECT {COLUMNS} FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1 {NEWEST_FIRST}"
     );
     Ok(
         on_pool!(db, pool => sqlx::query_as::<_, StoredKey>(&sql).bind(retired_after).fetch_all(pool).await)?,
     )
 }
 
-/// Every key ever stored, newest first.
+/// Every key ever stored, the signing key first.
 pub async fn list_keys(db: &Db) -> Result<Vec<StoredKey>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM signing_keys ORDER BY created_at DESC, kid");
+    let sql = format!("SELECT {COLUMNS} FROM signing_keys {NEWEST_FIRST}");
     Ok(on_pool!(db, pool => sqlx::query_as::<_, StoredKey>(&sql).fetch_all(pool).await)?)
 }

@@ -558,3 +558,38 @@ async fn healthcheck_follows_the_server() {
     let down = run(dir.path(), &["healthcheck", "--addr", &closed], None, &[]).await;
     assert_eq!(down.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn dot_env_is_read_and_the_environment_wins_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# Flask-style .env\nJWT_ISSUER=http://id.example.com\nFLASK_SECRET_KEY=changeme\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["start"], None, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("JWT_ISSUER"),
+        "the .env issuer was read: {}",
+        stderr(&out)
+    );
+
+    let out = run(
+        dir.path(),
+        &["start"],
+        None,
+        &[("JWT_ISSUER", "https://id.example.com")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("FLASK_SECRET_KEY") && err.contains("placeholder"),
+        "the environment's issuer won: {err}"
+    );
+    assert!(
+        !err.contains("changeme"),
+        "the secret's value is not echoed: {err}"
+    );
+}

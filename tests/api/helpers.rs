@@ -130,11 +130,18 @@ impl TestApp {
     }
 
     /// Stops the server and starts a new one on the same database and configuration.
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Stops the server and starts a new one on the same database, with `change` applied to
+    /// the configuration.
+    pub async fn restart_with(mut self, change: impl FnOnce(&mut Config)) -> TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let config = (*self.state.config).clone();
+        let mut config = (*self.state.config).clone();
+        change(&mut config);
         let dir = self.dir.take().expect("database folder");
         TestApp::spawn_config(config, dir).await
     }

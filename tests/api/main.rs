@@ -7,5 +7,6 @@ mod health;
 mod helpers;
 mod jwks;
 mod migrations;
+mod storage;
 mod test_token;
 mod verify;
