@@ -21,6 +21,18 @@ use crate::service::keys;
 use crate::state::AppState;
 use crate::store::Db;
 
+/// Opens the configured database and brings its schema up to date (server and CLI alike).
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let url = &config.database_url;
+    let db = Db::connect(url)
+        .await
+        .with_context(|| format!("cannot open the database {}", url.redacted()))?;
+    db.migrate()
+        .await
+        .with_context(|| format!("cannot apply migrations to {}", url.redacted()))?;
+    Ok(db)
+}
+
 /// A built application: listening, migrated, keyed, seeded, not yet serving.
 pub struct Application {
     listener: TcpListener,
@@ -35,15 +47,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {} (BIND_ADDR)", config.bind_addr))?;
-        let db = Db::connect(&config.database_url).await.with_context(|| {
-            format!(
-                "cannot open the database {}",
-                config.database_url.redacted()
-            )
-        })?;
-        db.migrate()
-            .await
-            .context("cannot apply database migrations")?;
+        let db = open_database(&config).await?;
 
         keys::ensure_signing_key(&db, &clock)
             .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use identity_backend::app::Application;
+use identity_backend::app::{Application, open_database};
 use identity_backend::clock::{Clock, UnixTime};
 use identity_backend::config::{Config, Mode};
 use identity_backend::crypto::{PasswordHasher, SecretString};
@@ -364,15 +364,7 @@ async fn healthcheck(addr: SocketAddr) -> anyhow::Result<()> {
 }
 
 async fn admin(command: Command, config: Config) -> anyhow::Result<()> {
-    let db = Db::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            config.database_url.redacted()
-        )
-    })?;
-    db.migrate()
-        .await
-        .context("cannot apply database migrations")?;
+    let db = open_database(&config).await?;
     let clock = Clock::system();
     let result = match command {
         Command::Migrate => {

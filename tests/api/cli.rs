@@ -5,7 +5,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 
 use crate::helpers::TestApp;
 
@@ -103,31 +103,50 @@ async fn start_refuses_insecure_settings_with_one_line_naming_the_variable() {
     );
 }
 
-#[tokio::test]
-async fn start_dev_works_with_no_configuration_at_all() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = command(dir.path(), &["start-dev"], &[("BIND_ADDR", "127.0.0.1:0")])
-        .env_remove("DATABASE_URL")
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+/// Spawns a server command and reads its dev banner: the child, its address, the banner.
+async fn start_server(mut cmd: Command) -> (Child, String, String) {
+    let mut child = cmd.spawn().expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut banner = String::new();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("banner");
+    let mut address = None;
+    tokio::time::timeout(Duration::from_secs(60), async {
+        // The banner ends with the URLs to try, the last of them /test-token.
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(rest) = line.strip_prefix("identity-backend (dev mode) on ") {
+                address = Some(rest.to_owned());
+            }
             banner.push_str(&line);
             banner.push('\n');
-            if let Some(rest) = line.strip_prefix("identity-backend (dev mode) on ") {
-                break rest.to_owned();
+            if line.ends_with("/test-token") {
+                break;
             }
         }
     })
     .await
     .expect("banner in time");
-    for _ in 0..12 {
-        banner.push_str(&lines.next_line().await.unwrap().unwrap_or_default());
-        banner.push('\n');
-    }
+    (child, address.expect("address in the banner"), banner)
+}
+
+/// Sends SIGTERM and waits for the process to exit.
+async fn terminate(child: Child) -> Output {
+    let pid = child.id().expect("running").to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("stops in time")
+        .expect("output")
+}
+
+#[tokio::test]
+async fn start_dev_works_with_no_configuration_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(dir.path(), &["start-dev"], &[("BIND_ADDR", "127.0.0.1:0")]);
+    cmd.env_remove("DATABASE_URL");
+    let (child, address, banner) = start_server(cmd).await;
     assert!(banner.contains("demo user      demo"), "{banner}");
     assert!(banner.contains("generated now"), "{banner}");
     assert!(
@@ -138,7 +157,10 @@ async fn start_dev_works_with_no_configuration_at_all() {
         banner.contains("http://localhost:5000/callback"),
         "{banner}"
     );
-    assert!(banner.contains("/test-token"), "{banner}");
+    assert!(
+        banner.contains("/.well-known/openid-configuration"),
+        "{banner}"
+    );
 
     let ping = reqwest::get(format!("{address}/ping")).await.unwrap();
     assert_eq!(ping.text().await.unwrap(), "OK");
@@ -147,23 +169,17 @@ async fn start_dev_works_with_no_configuration_at_all() {
         "SQLite under ./data"
     );
 
-    // SIGTERM: a graceful stop.
-    let pid = child.id().unwrap().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(out.status.success(), "exit after SIGTERM: {:?}", out.status);
+    let out = terminate(child).await;
+    assert!(
+        out.status.success(),
+        "a graceful exit after SIGTERM: {:?}",
+        out.status
+    );
     let logs = stderr(&out);
     let first = logs.lines().next().unwrap_or_default();
     assert!(
         first.contains("dev mode"),
-        "first log line says dev mode: {first}"
+        "the first log line says dev mode: {first}"
     );
 }
 
@@ -186,18 +202,12 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         ("SESSION_SECRET", "session-secret-that-must-not-be-logged"),
         ("JWT_SECRET_KEY", "jwt-secret-that-must-not-be-logged"),
     ];
-    let mut child = command(dir.path(), &["start-dev"], &env).spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("banner");
-            if let Some(rest) = line.strip_prefix("identity-backend (dev mode) on ") {
-                break rest.to_owned();
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let (child, address, banner) = start_server(command(dir.path(), &["start-dev"], &env)).await;
+    assert!(
+        !banner.contains(password) && !banner.contains(secret),
+        "configured secrets are not printed"
+    );
+
     let client = reqwest::Client::new();
     let body: serde_json::Value = client
         .get(format!("{address}/test-token"))
@@ -208,35 +218,22 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         .await
         .unwrap();
     let token = body["id_token"].as_str().unwrap().to_owned();
-    client
-        .post(format!("{address}/verify"))
-        .json(&serde_json::json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    client
-        .post(format!("{address}/verify"))
-        .json(&serde_json::json!({ "token": format!("{token}x") }))
-        .send()
-        .await
-        .unwrap();
+    for presented in [token.clone(), format!("{token}x")] {
+        let body = serde_json::json!({ "token": presented });
+        client
+            .post(format!("{address}/verify"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    }
     client
         .get(format!("{address}/test-token?sub={token}"))
         .send()
         .await
         .unwrap();
 
-    let pid = child.id().unwrap().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let logs = stderr(&out);
+    let logs = stderr(&terminate(child).await);
     assert!(logs.contains("/verify"), "requests were logged: {logs}");
     for needle in [
         password,

@@ -32,6 +32,16 @@ fn thumbprint(jwk: &Value) -> String {
     ))
 }
 
+/// What the periodic reloader does, done now.
+async fn reload_keys(app: &TestApp) {
+    let window = keys::publication_window(&app.state.config);
+    let current = app.state.keys.current();
+    let reloaded = keys::load_key_set(&app.state.db, app.clock.now(), window, Some(&current))
+        .await
+        .unwrap();
+    app.state.keys.replace(reloaded);
+}
+
 #[tokio::test]
 async fn publishes_the_signing_key_with_its_thumbprint_as_kid() {
     let app = TestApp::spawn().await;
@@ -76,15 +86,7 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_expire() {
 
     let new_kid = keys::rotate(&app.state.db, &app.clock).await.unwrap();
     let window = keys::publication_window(&app.state.config);
-    let reloaded = keys::load_key_set(
-        &app.state.db,
-        app.clock.now(),
-        window,
-        Some(&app.state.keys.current()),
-    )
-    .await
-    .unwrap();
-    app.state.keys.replace(reloaded);
+    reload_keys(&app).await;
 
     let kids: Vec<String> = jwks(&app).await["keys"]
         .as_array()
@@ -111,15 +113,7 @@ async fn rotation_keeps_the_old_key_published_until_its_tokens_expire() {
 
     app.clock
         .advance(Duration::from_secs(u64::try_from(window).unwrap() + 1));
-    let reloaded = keys::load_key_set(
-        &app.state.db,
-        app.clock.now(),
-        window,
-        Some(&app.state.keys.current()),
-    )
-    .await
-    .unwrap();
-    app.state.keys.replace(reloaded);
+    reload_keys(&app).await;
     let kids: Vec<Value> = jwks(&app).await["keys"]
         .as_array()
         .unwrap()
