@@ -255,6 +255,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "dev mode: http issuer allowed, missing and placeholder secrets accepted, /test-token enabled; never use in production"
         );
     }
+    for variable in &config.warnings {
+        tracing::warn!(%variable, "not a setting of this service (a typo?); ignored");
+    }
     let app = Application::build(config, Clock::system()).await?;
     let addr = app.local_addr().context("cannot read the bound address")?;
     tracing::info!(%addr, issuer = %app.state().config.issuer, "listening");

@@ -173,6 +173,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter in `RUST_LOG` syntax.
     pub log_filter: Option<String>,
+    /// Environment variables that look like settings but are not (likely typos), to warn about.
+    pub warnings: Vec<String>,
     /// How often an instance reloads signing keys from the database, seconds.
     pub keys_reload_secs: u64,
     /// Largest request body accepted, bytes.
@@ -209,10 +211,14 @@ impl Config {
         };
         let production = mode == Mode::Production && enforce == Enforce::SecurityChecks;
 
+        let bind_addr: SocketAddr = raw.bind_addr.parse().map_err(|_| {
+            ConfigError::new("BIND_ADDR", "expected an address such as 127.0.0.1:5002")
+        })?;
+
         let issuer_text = raw
             .jwt_issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{}", raw.bind_addr));
+            .unwrap_or_else(|| default_issuer(bind_addr));
         let issuer = Issuer::parse(&issuer_text)
             .map_err(|e| ConfigError::new("JWT_ISSUER", e.to_string()))?;
         if production && raw.jwt_issuer.is_none() {
@@ -227,10 +233,6 @@ impl Config {
                 "must be an https URL outside dev mode (start-dev allows http)",
             ));
         }
-
-        let bind_addr = raw.bind_addr.parse().map_err(|_| {
-            ConfigError::new("BIND_ADDR", "expected an address such as 127.0.0.1:5002")
-        })?;
 
         let (session_key, session_secret) = match (&raw.session_secret, &raw.flask_secret_key) {
             (Some(s), _) => ("SESSION_SECRET", Some(s.clone())),
@@ -355,6 +357,7 @@ impl Config {
             logging_backend,
             log_format,
             log_filter: raw.rust_log.clone(),
+            warnings: sources::unknown_variables(env),
             keys_reload_secs: raw.keys_reload_seconds,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
@@ -366,6 +369,16 @@ impl Config {
             Mode::Production => RedirectUriPolicy::HttpsOnly,
             Mode::Development => RedirectUriPolicy::AllowHttpLoopback,
         }
+    }
+}
+
+/// The dev issuer when `JWT_ISSUER` is not set: `localhost` on a loopback or wildcard
+/// address, the name the platform's other services use for each other in development.
+fn default_issuer(bind: SocketAddr) -> String {
+    if bind.ip().is_loopback() || bind.ip().is_unspecified() {
+        format!("http://localhost:{}", bind.port())
+    } else {
+        format!("http://{bind}")
     }
 }
 

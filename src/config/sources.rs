@@ -166,6 +166,43 @@ impl<'de> Deserialize<'de> for SecretMap {
     }
 }
 
+/// Prefixes of our settings: a variable with one of them that is not a setting is probably a
+/// typo (`JWT_EXPIRATION_MINUTE`) that would otherwise be silently ignored.
+const OUR_PREFIXES: &[&str] = &[
+    "JWT_",
+    "IDENTITY_",
+    "DEMO_",
+    "CLIENT_",
+    "ALLOWED_",
+    "SESSION_",
+    "LOGGING_BACKEND_",
+    "HS256_",
+    "KEYS_",
+    "AUTH_CODE_",
+    "CLOCK_SKEW",
+    "BIND_",
+    "DATABASE_",
+    "BODY_LIMIT",
+];
+
+/// Variables in `env` that look like settings but are none, sorted.
+pub fn unknown_variables(env: &HashMap<String, String>) -> Vec<String> {
+    let known = |name: &str| {
+        name == "IDENTITY_CONFIG"
+            || SETTINGS.iter().any(|(setting, kind)| {
+                name == *setting
+                    || (*kind == Kind::Secret && name.strip_suffix("_FILE") == Some(setting))
+            })
+    };
+    let mut unknown: Vec<String> = env
+        .keys()
+        .filter(|name| OUR_PREFIXES.iter().any(|p| name.starts_with(p)) && !known(name))
+        .cloned()
+        .collect();
+    unknown.sort();
+    unknown
+}
+
 /// Reads the settings from the TOML file (`IDENTITY_CONFIG`, else `config/identity.toml` when
 /// present) and `env`, which the caller fills from the process environment and `.env`.
 pub fn read(env: &HashMap<String, String>) -> Result<RawSettings, ConfigError> {

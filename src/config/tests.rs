@@ -27,7 +27,7 @@ fn load_prod(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigErr
 #[test]
 fn dev_mode_needs_nothing_and_registers_the_gateway_client() -> Result<(), ConfigError> {
     let config = Config::load(Mode::Development, &env(&[]))?;
-    assert_eq!(config.issuer.as_str(), "http://127.0.0.1:5002");
+    assert_eq!(config.issuer.as_str(), "http://localhost:5002");
     assert_eq!(config.token_ttl_secs, 15 * 60);
     assert_eq!(config.database_url.expose(), "sqlite://data/identity.db");
     let [client] = config.clients.as_slice() else {
@@ -298,5 +298,29 @@ fn the_example_file_loads() -> Result<(), ConfigError> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/example.toml");
     let config = Config::load(Mode::Development, &env(&[("IDENTITY_CONFIG", path)]))?;
     assert_eq!(config.token_ttl_secs, 15 * 60);
+    Ok(())
+}
+
+#[test]
+fn lookalike_variables_are_reported_as_likely_typos() -> Result<(), ConfigError> {
+    let missing_file = env(&[("DEMO_PASSWORD_FILE", "/nonexistent/secret")]);
+    let err =
+        Config::load(Mode::Development, &missing_file).expect_err("the _FILE variant is read");
+    assert_eq!(err.key, "DEMO_PASSWORD_FILE");
+
+    let typo = env(&[
+        ("JWT_EXPIRATION_MINUTE", "5"),
+        ("PATH", "/bin"),
+        ("IDENTITY_SUB", "me"),
+    ]);
+    let config = Config::load(Mode::Development, &typo)?;
+    assert_eq!(config.warnings, vec!["JWT_EXPIRATION_MINUTE".to_owned()]);
+    Ok(())
+}
+
+#[test]
+fn the_dev_issuer_follows_the_port() -> Result<(), ConfigError> {
+    let config = Config::load(Mode::Development, &env(&[("BIND_ADDR", "0.0.0.0:8080")]))?;
+    assert_eq!(config.issuer.as_str(), "http://localhost:8080");
     Ok(())
 }
