@@ -44,10 +44,12 @@ CREATE TABLE authorization_codes (
     nonce                 TEXT,
     code_challenge        TEXT,
     code_challenge_method TEXT,
-    session_id            TEXT,
+    session_id            TEXT,                 -- the browser session's public `sid`
     auth_time             BIGINT NOT NULL,
     created_at            BIGINT NOT NULL,
-    expires_at            BIGINT NOT NULL
+    expires_at            BIGINT NOT NULL,
+    consumed_at           BIGINT,               -- set once, atomically, when redeemed
+    access_token_jti      TEXT                  -- what to revoke if the code is replayed
 );
 CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at);
 
@@ -63,7 +65,7 @@ CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (alg) WHERE retired_
 
 CREATE TABLE sessions (
     id_hash    TEXT PRIMARY KEY,                    -- hash of the cookie's session id
-    sid        TEXT NOT NULL UNIQUE,                -- public id, the ID token's `sid`
+    sid        TEXT UNIQUE,                         -- public id, the ID token's `sid` (once signed in)
     user_id    TEXT REFERENCES users (id) ON DELETE CASCADE,
     data       TEXT NOT NULL,
     auth_time  BIGINT,
@@ -72,3 +74,11 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user_id ON sessions (user_id);
 CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+-- Tokens revoked before their expiry (RFC 7009, code replay): kept until they would have expired.
+CREATE TABLE revoked_tokens (
+    jti        TEXT PRIMARY KEY,
+    revoked_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at);

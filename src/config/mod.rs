@@ -179,6 +179,10 @@ pub struct Config {
     pub keys_reload_secs: u64,
     /// Largest request body accepted, bytes.
     pub body_limit_bytes: usize,
+    /// A browser session ends after this long without use, seconds.
+    pub session_idle_secs: i64,
+    /// A browser session ends this long after sign-in however active, seconds.
+    pub session_max_secs: i64,
 }
 
 impl Config {
@@ -333,6 +337,14 @@ impl Config {
         let code_ttl_secs = bounded("AUTH_CODE_TTL_SECONDS", raw.auth_code_ttl_seconds, 10, 600)?;
         let clock_skew_secs = bounded("CLOCK_SKEW_SECONDS", raw.clock_skew_seconds, 0, 300)?;
         bounded("KEYS_RELOAD_SECONDS", raw.keys_reload_seconds, 1, 3600)?;
+        let session_idle_secs = bounded(
+            "SESSION_IDLE_MINUTES",
+            raw.session_idle_minutes,
+            1,
+            30 * 24 * 60,
+        )? * 60;
+        let session_max_secs =
+            bounded("SESSION_MAX_HOURS", raw.session_max_hours, 1, 365 * 24)? * 3600;
         let body_limit = bounded("BODY_LIMIT_BYTES", raw.body_limit_bytes, 1024, 1024 * 1024)?;
 
         let database_url = DatabaseUrl(
@@ -358,6 +370,8 @@ impl Config {
             log_format,
             log_filter: raw.rust_log.clone(),
             warnings: sources::unknown_variables(env),
+            session_idle_secs,
+            session_max_secs,
             keys_reload_secs: raw.keys_reload_seconds,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })

@@ -51,6 +51,8 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("KEYS_RELOAD_SECONDS", Kind::Scalar),
     ("BODY_LIMIT_BYTES", Kind::Scalar),
     ("RUST_LOG", Kind::Text),
+    ("SESSION_IDLE_MINUTES", Kind::Scalar),
+    ("SESSION_MAX_HOURS", Kind::Scalar),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -103,6 +105,8 @@ pub struct RawSettings {
     pub keys_reload_seconds: u64,
     pub body_limit_bytes: u64,
     pub rust_log: Option<String>,
+    pub session_idle_minutes: u64,
+    pub session_max_hours: u64,
 }
 
 impl Default for RawSettings {
@@ -131,6 +135,8 @@ impl Default for RawSettings {
             keys_reload_seconds: 30,
             body_limit_bytes: 64 * 1024,
             rust_log: None,
+            session_idle_minutes: 8 * 60,
+            session_max_hours: 24,
         }
     }
 }

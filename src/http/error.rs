@@ -11,12 +11,47 @@ use crate::store::StoreError;
 
 /// An error response in the RFC 6749 §5.2 shape: `{"error", "error_description"}`.
 #[derive(Debug)]
-pub struct ApiError(OAuthError);
+pub struct ApiError(OAuthError, Option<(header::HeaderName, &'static str)>);
 
 impl ApiError {
+    /// `server_error`, logged here; the detail is not sent.
+    pub fn server_error(detail: &str) -> Self {
+        tracing::error!(detail, "request failed");
+        Self(
+            OAuthError::new(
+                ErrorCode::ServerError,
+                "the server could not complete the request",
+            ),
+            None,
+        )
+    }
+
+    /// A session that could not be read or written (its store is the database).
+    pub fn session(e: tower_sessions::session::Error) -> Self {
+        tracing::error!(error = %e, "session store failed");
+        Self(
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is temporarily unavailable",
+            ),
+            None,
+        )
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// Adds a header to the response (e.g. `WWW-Authenticate`).
+    pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
+        self.1 = Some((name, value));
+        self
+    }
+
     /// `invalid_request` with a description.
     pub fn invalid_request(description: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        Self(OAuthError::invalid_request(description))
+        Self(OAuthError::invalid_request(description), None)
     }
 
     fn status(&self) -> StatusCode {
@@ -32,30 +67,36 @@ impl ApiError {
 
 impl From<OAuthError> for ApiError {
     fn from(e: OAuthError) -> Self {
-        Self(e)
+        Self(e, None)
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::OAuth(e) => Self(e),
+            ServiceError::OAuth(e) => Self(e, None),
             ServiceError::Store(StoreError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
             )) => {
                 tracing::error!(error = %e, "database unavailable");
-                Self(OAuthError::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "the service is temporarily unavailable",
-                ))
+                Self(
+                    OAuthError::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "the service is temporarily unavailable",
+                    ),
+                    None,
+                )
             }
             other => {
                 // Logged once here, never sent: internals stay inside.
                 tracing::error!(error = %other, "request failed");
-                Self(OAuthError::new(
-                    ErrorCode::ServerError,
-                    "the server could not complete the request",
-                ))
+                Self(
+                    OAuthError::new(
+                        ErrorCode::ServerError,
+                        "the server could not complete the request",
+                    ),
+                    None,
+                )
             }
         }
     }

@@ -2,7 +2,10 @@
 
 pub mod error;
 pub mod extract;
+pub mod pages;
 pub mod routes;
+pub mod session;
+pub mod session_store;
 
 use std::time::Duration;
 
@@ -18,8 +21,12 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
 use crate::config::Mode;
 use crate::state::AppState;
+use session_store::DbSessionStore;
 
 /// The request id header, taken from the caller when present and echoed in the response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -30,7 +37,23 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Every route, with the layers every route gets.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
+    // Browser routes carry the session cookie; API routes never set one.
+    let browser = Router::new()
+        .route(
+            "/authorize",
+            get(routes::authorize::handle).post(routes::authorize::handle),
+        )
+        .route("/login", post(routes::login::post))
+        .route("/logout", get(routes::logout::get))
+        .layer(session_layer(&state));
     let mut routes = Router::new()
+        .merge(browser)
+        .route("/token", post(routes::token::post))
+        .route(
+            "/userinfo",
+            get(routes::userinfo::handle).post(routes::userinfo::handle),
+        )
+        .route("/static/idp.css", get(routes::static_files::css))
         .route("/ping", get(routes::ping::get))
         .route(
             "/.well-known/openid-configuration",
@@ -66,6 +89,25 @@ pub fn router(state: AppState) -> Router {
             ))
             .layer(DefaultBodyLimit::max(body_limit)),
     )
+}
+
+/// The session cookie (DESIGN §4): a name of its own, `__Host-` and `Secure` over https,
+/// `HttpOnly`, `SameSite=Lax` (the redirect back from a client is a top-level GET).
+fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
+    let secure = state.config.issuer.is_https();
+    let name = if secure {
+        "__Host-idp_session"
+    } else {
+        "idp_session"
+    };
+    let idle = time::Duration::seconds(state.config.session_idle_secs);
+    SessionManagerLayer::new(DbSessionStore::new(state.db.clone(), state.clock.clone()))
+        .with_name(name)
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
 }
 
 /// The span every log line of a request belongs to. Only the path is recorded: query strings

@@ -27,6 +27,64 @@ pub struct TokenClaims {
     /// Space-separated granted scopes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// When the user signed in (user tokens only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    /// The browser session (user tokens only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// The ID token (OIDC Core §2, §3.1.3.6).
+#[derive(Clone, Debug, Serialize)]
+pub struct IdTokenClaims {
+    /// Our issuer.
+    pub iss: String,
+    /// The user's stable id.
+    pub sub: String,
+    /// The client id, as a plain string (existing gateways compare it with `==`).
+    pub aud: String,
+    /// Expiry.
+    pub exp: UnixTime,
+    /// Issued at.
+    pub iat: UnixTime,
+    /// When the user signed in.
+    pub auth_time: UnixTime,
+    /// The client's nonce, when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Binds the access token issued with it (§3.1.3.6).
+    pub at_hash: String,
+    /// The browser session, for logout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The user's claims for the granted scopes.
+    #[serde(flatten)]
+    pub profile: UserClaims,
+}
+
+/// Claims about the user, released by scope (OIDC Core §5.4).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct UserClaims {
+    /// The login name. Always released: the platform's services display it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// Display name (`profile`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Email address (`email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether it is verified (`email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+}
+
+/// OIDC Core §3.1.3.6: the base64url of the left half of the SHA-256 of the access token.
+pub fn at_hash(access_token: &str) -> String {
+    use base64::Engine;
+    let digest = crate::crypto::digest::sha256(access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// What a presented token must satisfy, besides its signature.

@@ -146,3 +146,35 @@ mod tests {
         assert!("implicit".parse::<GrantType>().is_err());
     }
 }
+
+/// A client's registration in protocol terms, parsed once from storage.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// Client id.
+    pub id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// Confidential or public.
+    pub client_type: ClientType,
+    /// `token_endpoint_auth_method`.
+    pub auth_method: AuthMethod,
+    /// SHA-256 of the secret, for confidential clients.
+    pub secret_hash: Option<String>,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<super::RedirectUri>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes it may request.
+    pub scopes: super::ScopeSet,
+    /// Audiences it may request tokens for.
+    pub audiences: Vec<String>,
+    /// Audience of its tokens when a request names none.
+    pub default_audience: Option<String>,
+}
+
+impl Registration {
+    /// Whether the client may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}

@@ -28,6 +28,12 @@ pub enum ErrorCode {
     InvalidToken,
     /// OIDC: `prompt=none` but the user must sign in.
     LoginRequired,
+    /// OIDC: the `request` parameter is not supported.
+    RequestNotSupported,
+    /// OIDC: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
+    /// RFC 6750 §3.1: the token lacks a scope the resource needs.
+    InsufficientScope,
     /// The server met an unexpected condition.
     ServerError,
     /// The server is temporarily unable to handle the request.
@@ -49,6 +55,9 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::InvalidToken => "invalid_token",
             Self::LoginRequired => "login_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InsufficientScope => "insufficient_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -4,19 +4,24 @@
 //! without a server or a database. CI checks that this module imports nothing from axum,
 //! tower, sqlx or askama.
 
+pub mod authorize;
 pub mod claims;
 pub mod client;
 pub mod discovery;
 pub mod error;
 pub mod issuer;
+pub mod params;
+pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
+pub mod token;
 pub mod user;
 
 pub use claims::{ClaimsError, Expectations};
-pub use client::{AuthMethod, ClientId, ClientType, GrantType};
+pub use client::{AuthMethod, ClientId, ClientType, GrantType, Registration};
 pub use error::{ErrorCode, OAuthError};
 pub use issuer::Issuer;
+pub use params::Params;
 pub use redirect_uri::{RedirectUri, RedirectUriPolicy};
 pub use scope::ScopeSet;
 pub use user::Username;

@@ -1,9 +1,13 @@
 //! Flows: load from `store`, ask `oidc`, save, return. One file per flow.
 
 pub mod admin;
+pub mod authorize;
 pub mod bootstrap;
+pub mod clients;
 pub mod keys;
+pub mod token;
 pub mod tokens;
+pub mod userinfo;
 pub mod verify;
 
 use crate::crypto::CryptoError;

@@ -30,6 +30,15 @@ pub async fn sign_for_audience<C: Serialize + Send + 'static>(
     {
         return Ok(jwt::sign(Signer::Shared(shared), typ, &claims)?);
     }
+    sign_with_key(state, typ, claims).await
+}
+
+/// Signs `claims` with the active key of the JWKS (RS256, with its `kid`).
+pub async fn sign_with_key<C: Serialize + Send + 'static>(
+    state: &AppState,
+    typ: TokenType,
+    claims: C,
+) -> Result<String, ServiceError> {
     let keys = state.keys.current();
     // An RSA signature costs ~0.35 ms of CPU: run it where it cannot hold up other requests.
     let token =
@@ -80,6 +89,8 @@ pub async fn mint_test_token(
         jti: random_token(16)?,
         client_id: None,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
+        auth_time: None,
+        sid: None,
     };
     sign_for_audience(state, &aud, TokenType::Jwt, claims).await
 }

@@ -5,7 +5,10 @@
 //! and run against the concrete pool through [`on_pool!`].
 
 pub mod clients;
+pub mod codes;
 pub mod keys;
+pub mod revocations;
+pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;

@@ -75,6 +75,12 @@ pub async fn find_user_by_username(db: &Db, canonical: &str) -> Result<Option<Us
     )
 }
 
+/// The user with this id.
+pub async fn find_user_by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    Ok(on_pool!(db, pool => sqlx::query_as::<_, User>(&sql).bind(id).fetch_optional(pool).await)?)
+}
+
 /// Every user, by login name.
 pub async fn list_users(db: &Db) -> Result<Vec<User>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users ORDER BY username_canonical");

@@ -11,9 +11,6 @@ use reqwest::Response;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-/// Where the manual clock starts: a fixed, realistic time.
-pub const START: i64 = 1_800_000_000;
-
 /// The issuer dev-mode test apps use.
 pub const DEV_ISSUER: &str = "http://localhost:5002";
 
@@ -27,6 +24,9 @@ pub struct TestApp {
     pub state: AppState,
     /// The app's clock; advance it to expire things.
     pub clock: Clock,
+    /// When the clock started: the real time at spawn (browser sessions' cookie expiry is
+    /// computed from the real clock by tower-sessions, so the two must agree).
+    pub start: i64,
     /// The database folder, kept alive for the app's lifetime.
     dir: Option<tempfile::TempDir>,
     stop: Option<oneshot::Sender<()>>,
@@ -65,7 +65,8 @@ impl TestApp {
 
     /// An app built from a ready configuration, keeping `dir` alive.
     pub async fn spawn_config(config: Config, dir: tempfile::TempDir) -> TestApp {
-        let clock = Clock::manual(START);
+        let start = Clock::system().now();
+        let clock = Clock::manual(start);
         let app = Application::build(config, clock.clone())
             .await
             .expect("application builds");
@@ -75,16 +76,13 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
+        let client = browser();
         TestApp {
             address,
             client,
             state,
             clock,
+            start,
             dir: Some(dir),
             stop: Some(stop),
         }
@@ -153,6 +151,16 @@ impl Drop for TestApp {
             let _ = stop.send(());
         }
     }
+}
+
+/// A client that keeps cookies and does not follow redirects: a browser, for our purposes.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
 }
 
 fn write_empty_toml(dir: &tempfile::TempDir) -> String {

@@ -1,7 +1,7 @@
 use identity_backend::config::Mode;
 use serde_json::Value;
 
-use crate::helpers::{DEV_ISSUER, START, TestApp, claims_of, header_of};
+use crate::helpers::{DEV_ISSUER, TestApp, claims_of, header_of};
 
 #[tokio::test]
 async fn dev_mode_issues_the_documented_default_token() {
@@ -16,8 +16,8 @@ async fn dev_mode_issues_the_documented_default_token() {
     assert_eq!(claims["aud"], "logging-service");
     assert_eq!(claims["scope"], "openid");
     assert_eq!(claims["iss"], DEV_ISSUER);
-    assert_eq!(claims["iat"], START);
-    assert_eq!(claims["exp"], START + 30 * 60);
+    assert_eq!(claims["iat"], app.start);
+    assert_eq!(claims["exp"], app.start + 30 * 60);
     assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
     assert_eq!(header_of(token)["alg"], "RS256");
 }
@@ -32,7 +32,7 @@ async fn query_parameters_override_the_defaults() {
     assert_eq!(claims["sub"], "careergpt-backend");
     assert_eq!(claims["aud"], "careergpt");
     assert_eq!(claims["scope"], "openid profile");
-    assert_eq!(claims["exp"], START + 5 * 60);
+    assert_eq!(claims["exp"], app.start + 5 * 60);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use identity_backend::crypto::SigningKey;
 use identity_backend::crypto::jwt::{self, Signer, TokenType};
 use serde_json::{Value, json};
 
-use crate::helpers::{DEV_ISSUER, START, TestApp, claims_of, header_of};
+use crate::helpers::{DEV_ISSUER, TestApp, claims_of, header_of};
 
 fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
@@ -20,10 +20,10 @@ fn sign_with_app_key(app: &TestApp, claims: &Value) -> String {
     jwt::sign(Signer::Key(keys.active()), TokenType::Jwt, claims).unwrap()
 }
 
-fn claims(overrides: Value) -> Value {
+fn claims(app: &TestApp, overrides: Value) -> Value {
     let mut base = json!({
         "iss": DEV_ISSUER, "sub": "svc", "aud": "logging-service",
-        "iat": START, "exp": START + 600, "jti": "j1",
+        "iat": app.start, "exp": app.start + 600, "jti": "j1",
     });
     for (k, v) in overrides.as_object().unwrap() {
         if v.is_null() {
@@ -87,8 +87,10 @@ async fn wrong_audience_issuer_and_expiry_use_the_flask_error_strings() {
         (401, json!({ "valid": false, "error": "Invalid audience" }))
     );
 
-    let foreign_issuer =
-        sign_with_app_key(&app, &claims(json!({ "iss": "https://evil.example.com" })));
+    let foreign_issuer = sign_with_app_key(
+        &app,
+        &claims(&app, json!({ "iss": "https://evil.example.com" })),
+    );
     let (status, body) = app.verify(&json!({ "token": foreign_issuer })).await;
     assert_eq!(
         (status, body),
@@ -110,14 +112,17 @@ async fn wrong_audience_issuer_and_expiry_use_the_flask_error_strings() {
 #[tokio::test]
 async fn clock_skew_is_configurable() {
     let app = TestApp::spawn_with(Mode::Development, &[("CLOCK_SKEW_SECONDS", "0")]).await;
-    let token = sign_with_app_key(&app, &claims(json!({ "exp": START + 10 })));
+    let token = sign_with_app_key(&app, &claims(&app, json!({ "exp": app.start + 10 })));
     app.clock.advance(Duration::from_secs(11));
     let (_, body) = app.verify(&json!({ "token": token })).await;
     assert_eq!(body["error"], "Token expired");
 
     let early = sign_with_app_key(
         &app,
-        &claims(json!({ "nbf": START + 600, "exp": START + 1200 })),
+        &claims(
+            &app,
+            json!({ "nbf": app.start + 600, "exp": app.start + 1200 }),
+        ),
     );
     let (status, body) = app.verify(&json!({ "token": early })).await;
     assert_eq!(
@@ -132,7 +137,7 @@ async fn forged_tokens_are_invalid() {
     let app = TestApp::spawn().await;
     let genuine = app.test_token("").await;
     let kid = header_of(&genuine)["kid"].as_str().unwrap().to_owned();
-    let payload = b64(&claims(json!({})));
+    let payload = b64(&claims(&app, json!({})));
 
     // alg: none, with and without a signature.
     let none = format!(
@@ -143,7 +148,12 @@ async fn forged_tokens_are_invalid() {
 
     // Another key entirely, claiming our kid.
     let (other, _) = SigningKey::generate_rs256().unwrap();
-    let other_token = jwt::sign(Signer::Key(&other), TokenType::Jwt, &claims(json!({}))).unwrap();
+    let other_token = jwt::sign(
+        Signer::Key(&other),
+        TokenType::Jwt,
+        &claims(&app, json!({})),
+    )
+    .unwrap();
     let mut parts: Vec<String> = other_token.split('.').map(str::to_owned).collect();
     parts[0] = b64(&json!({ "alg": "RS256", "typ": "JWT", "kid": kid }));
     let wrong_key_our_kid = parts.join(".");
@@ -164,7 +174,7 @@ async fn forged_tokens_are_invalid() {
 
     // A genuine token with its payload swapped.
     let mut tampered: Vec<String> = genuine.split('.').map(str::to_owned).collect();
-    tampered[1] = b64(&claims(json!({ "sub": "admin" })));
+    tampered[1] = b64(&claims(&app, json!({ "sub": "admin" })));
     let tampered = tampered.join(".");
 
     // Keys offered inside the token are never used.

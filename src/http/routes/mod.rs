@@ -1,7 +1,13 @@
 //! One module per URL path.
 
+pub mod authorize;
 pub mod discovery;
 pub mod jwks;
+pub mod login;
+pub mod logout;
 pub mod ping;
+pub mod static_files;
 pub mod test_token;
+pub mod token;
+pub mod userinfo;
 pub mod verify;

@@ -1,0 +1,127 @@
+//! HTML pages (askama templates) and the headers every page carries.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// The parts every page shares.
+pub struct Chrome {
+    /// Product name in the page header and title.
+    pub product: &'static str,
+    /// The stylesheet, under the issuer (which may carry a path).
+    pub css_url: String,
+}
+
+impl Chrome {
+    /// The chrome for this deployment.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            product: "identity-backend",
+            css_url: state.config.issuer.endpoint("/static/idp.css"),
+        }
+    }
+}
+
+/// The sign-in form.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    /// Shared parts.
+    pub page: Chrome,
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// Why the last attempt failed.
+    pub error: Option<&'a str>,
+    /// Where the form posts (`{issuer}/login`).
+    pub action: String,
+    /// The session's CSRF token.
+    pub csrf_token: &'a str,
+    /// The pending request's handle.
+    pub request_id: &'a str,
+    /// Pre-filled username.
+    pub username: &'a str,
+}
+
+/// A page that says one thing: an error, or that the user signed out.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    /// Shared parts.
+    pub page: Chrome,
+    /// Heading.
+    pub title: &'a str,
+    /// What happened, in plain words.
+    pub message: &'a str,
+    /// What to do next.
+    pub hint: Option<&'a str>,
+}
+
+/// An HTML response with the browser-facing security headers. `form_target` is the origin a
+/// form on this page may lead to besides ours (the client, after sign-in): CSP `form-action`
+/// also governs the redirect that follows a form post.
+pub fn html(status: StatusCode, template: &impl Template, form_target: Option<&str>) -> Response {
+    let body = match template.render() {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response();
+        }
+    };
+    let form_action = match form_target.and_then(origin) {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    Some(parsed.origin().ascii_serialization()).filter(|o| o != "null")
+}
+
+/// A message page.
+pub fn message(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    hint: Option<&str>,
+) -> Response {
+    html(
+        status,
+        &MessagePage {
+            page: Chrome::new(state),
+            title,
+            message,
+            hint,
+        },
+        None,
+    )
+}

@@ -1,0 +1,123 @@
+//! `GET|POST /authorize`: the start of browser sign-in (OIDC Core §3.1.2.1: both methods).
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::error::ApiError;
+use crate::http::pages::{self, Chrome, LoginPage};
+use crate::http::session::BrowserSession;
+use crate::oidc::Params;
+use crate::oidc::authorize::AuthorizationRequest;
+use crate::service::authorize::{AuthorizeOutcome, authorize};
+use crate::state::AppState;
+
+/// Validates the request, then answers from the session (SSO), with the sign-in page, or with
+/// an error that is shown (bad client or redirect URI) or sent back to the client.
+pub async fn handle(
+    State(state): State<AppState>,
+    session: BrowserSession,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let raw: &[u8] = if method == Method::POST {
+        if !is_form(&headers) {
+            return Ok(invalid_link(&state, "the request must be a form post"));
+        }
+        &body
+    } else {
+        query.as_deref().unwrap_or("").as_bytes()
+    };
+    let params = match Params::from_urlencoded(raw) {
+        Ok(params) => params,
+        // Which parameter repeats is unknown to be safe to act on: show, never redirect.
+        Err(e) => return Ok(invalid_link(&state, &e.to_string())),
+    };
+    let signed_in = session.signed_in().await.map_err(ApiError::session)?;
+    Ok(
+        match authorize(&state, &params, signed_in.as_ref()).await? {
+            AuthorizeOutcome::ShowError(e) => invalid_link(&state, &e.description),
+            AuthorizeOutcome::Redirect(url) => redirect(&url),
+            AuthorizeOutcome::ShowLogin {
+                request,
+                client_name,
+            } => {
+                let now = state.clock.now();
+                let username = request.login_hint.clone().unwrap_or_default();
+                let request_id = session
+                    .add_pending(request.clone(), now)
+                    .await
+                    .map_err(ApiError::session)?;
+                let csrf_token = session.csrf_token().await.map_err(ApiError::session)?;
+                login_page(
+                    &state,
+                    &request,
+                    &client_name,
+                    &request_id,
+                    &csrf_token,
+                    &username,
+                    None,
+                )
+            }
+        },
+    )
+}
+
+/// The sign-in page for a pending request.
+pub fn login_page(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    client_name: &str,
+    request_id: &str,
+    csrf_token: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let page = LoginPage {
+        page: Chrome::new(state),
+        client_name,
+        error,
+        action: state.config.issuer.endpoint("/login"),
+        csrf_token,
+        request_id,
+        username,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    pages::html(status, &page, Some(&request.redirect_uri))
+}
+
+/// A `302 Found` to `url`, not to be cached.
+pub fn redirect(url: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store")],
+    )
+        .into_response()
+}
+
+/// The page for a request that cannot be answered to the client.
+pub fn invalid_link(state: &AppState, detail: &str) -> Response {
+    pages::message(
+        state,
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is not valid",
+        detail,
+        Some(
+            "Go back to the application you came from and start again. If this keeps happening, tell its administrator.",
+        ),
+    )
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}

@@ -1,0 +1,211 @@
+//! The token request (RFC 6749 §3.2): who the client says it is, and what grant it presents.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::params::Params;
+use super::{ErrorCode, OAuthError};
+
+/// Client credentials as presented (RFC 6749 §2.3.1), before they are checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PresentedClient {
+    /// HTTP Basic.
+    Basic {
+        /// Client id.
+        id: String,
+        /// Client secret.
+        secret: String,
+    },
+    /// `client_id` and `client_secret` in the body.
+    Post {
+        /// Client id.
+        id: String,
+        /// Client secret.
+        secret: String,
+    },
+    /// Only `client_id`: a public client.
+    Public {
+        /// Client id.
+        id: String,
+    },
+}
+
+impl PresentedClient {
+    /// The claimed client id.
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Basic { id, .. } | Self::Post { id, .. } | Self::Public { id } => id,
+        }
+    }
+
+    /// Whether HTTP Basic was used (a failure then answers with `WWW-Authenticate`).
+    pub fn used_basic(&self) -> bool {
+        matches!(self, Self::Basic { .. })
+    }
+}
+
+fn invalid_client(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, description)
+}
+
+/// Reads the client's credentials from the `Authorization` header and the body.
+///
+/// RFC 6749 §2.3: a client uses one authentication method per request, so Basic together with
+/// a `client_secret` in the body is refused.
+pub fn presented_client(
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<PresentedClient, OAuthError> {
+    let basic = authorization
+        .and_then(|h| {
+            h.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        })
+        .map(|(_, value)| decode_basic(value.trim()))
+        .transpose()?;
+    match (basic, params.get("client_id"), params.get("client_secret")) {
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+            "use one client authentication method, not two",
+        )),
+        (Some((id, _)), Some(body_id), None) if body_id != id => Err(OAuthError::invalid_request(
+            "client_id differs from the authenticated client",
+        )),
+        (Some((id, secret)), _, None) => Ok(PresentedClient::Basic { id, secret }),
+        (None, Some(id), Some(secret)) => Ok(PresentedClient::Post {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        }),
+        (None, Some(id), None) => Ok(PresentedClient::Public { id: id.to_owned() }),
+        (None, None, _) => Err(invalid_client("client authentication is required")),
+    }
+}
+
+/// `base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn decode_basic(value: &str) -> Result<(String, String), OAuthError> {
+    let malformed = || invalid_client("malformed Basic credentials");
+    let bytes = STANDARD.decode(value).map_err(|_| malformed())?;
+    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
+    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+    let decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    };
+    let (id, secret) = (decode(id), decode(secret));
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, secret))
+}
+
+/// The grant presented to the token endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// RFC 6749 §4.1.3.
+    AuthorizationCode {
+        /// The code.
+        code: String,
+        /// Must equal the authorization request's.
+        redirect_uri: Option<String>,
+        /// PKCE verifier.
+        code_verifier: Option<String>,
+    },
+}
+
+/// Parses `grant_type` and its parameters.
+pub fn parse_grant(params: &Params) -> Result<Grant, OAuthError> {
+    match params.get("grant_type") {
+        None => Err(OAuthError::invalid_request("grant_type is required")),
+        Some("authorization_code") => Ok(Grant::AuthorizationCode {
+            code: params
+                .get("code")
+                .ok_or_else(|| OAuthError::invalid_request("code is required"))?
+                .to_owned(),
+            redirect_uri: params.get("redirect_uri").map(str::to_owned),
+            code_verifier: params.get("code_verifier").map(str::to_owned),
+        }),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "this grant_type is not supported",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> Params {
+        Params::from_urlencoded(q.as_bytes()).unwrap_or_default()
+    }
+
+    #[test]
+    fn basic_post_and_public() {
+        let basic = format!("Basic {}", STANDARD.encode("web%3Aapp:s%2Bcr t"));
+        assert_eq!(
+            presented_client(Some(&basic), &params("")),
+            Ok(PresentedClient::Basic {
+                id: "web:app".into(),
+                secret: "s+cr t".into()
+            })
+        );
+        assert_eq!(
+            presented_client(None, &params("client_id=web&client_secret=x")),
+            Ok(PresentedClient::Post {
+                id: "web".into(),
+                secret: "x".into()
+            })
+        );
+        assert_eq!(
+            presented_client(None, &params("client_id=spa")),
+            Ok(PresentedClient::Public { id: "spa".into() })
+        );
+    }
+
+    #[test]
+    fn ambiguous_or_missing_credentials() {
+        let basic = format!("Basic {}", STANDARD.encode("web:s"));
+        let codes =
+            |h: Option<&str>, q: &str| presented_client(h, &params(q)).err().map(|e| e.code);
+        assert_eq!(
+            codes(Some(&basic), "client_secret=s"),
+            Some(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            codes(Some(&basic), "client_id=other"),
+            Some(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(codes(None, ""), Some(ErrorCode::InvalidClient));
+        assert_eq!(codes(Some("Basic !!!"), ""), Some(ErrorCode::InvalidClient));
+        assert_eq!(
+            codes(Some(&format!("Basic {}", STANDARD.encode("nocolon"))), ""),
+            Some(ErrorCode::InvalidClient)
+        );
+    }
+
+    #[test]
+    fn grants() {
+        assert_eq!(
+            parse_grant(&params("")).err().map(|e| e.code),
+            Some(ErrorCode::InvalidRequest)
+        );
+        assert_eq!(
+            parse_grant(&params("grant_type=password"))
+                .err()
+                .map(|e| e.code),
+            Some(ErrorCode::UnsupportedGrantType)
+        );
+        assert_eq!(
+            parse_grant(&params("grant_type=authorization_code"))
+                .err()
+                .map(|e| e.code),
+            Some(ErrorCode::InvalidRequest)
+        );
+        assert!(matches!(
+            parse_grant(&params(
+                "grant_type=authorization_code&code=c&redirect_uri=https%3A%2F%2Fa"
+            )),
+            Ok(Grant::AuthorizationCode { .. })
+        ));
+    }
+}

@@ -1,0 +1,186 @@
+//! `/authorize` and the sign-in that completes it: validate, decide, issue the code.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+use crate::crypto::SecretString;
+use crate::crypto::digest::token_hash;
+use crate::crypto::random::random_token;
+use crate::oidc::authorize::{self, Authentication, AuthorizationRequest};
+use crate::oidc::{OAuthError, Params, Username};
+use crate::state::AppState;
+use crate::store::codes::{self, AuthorizationCode};
+use crate::store::users::{self, User};
+
+use super::ServiceError;
+use super::clients::find_registration;
+
+/// Who is signed in to a browser session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    /// The user's id.
+    pub user_id: String,
+    /// The session's public id, the ID token's `sid`.
+    pub sid: String,
+    /// When the user last entered their password.
+    pub auth_time: UnixTime,
+    /// When this session's sign-in began (for the absolute lifetime).
+    pub login_at: UnixTime,
+}
+
+/// What `/authorize` answers.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// Shown to the user; nothing is sent to the redirect URI (unknown client, bad redirect URI).
+    ShowError(OAuthError),
+    /// Back to the client: a code, or an error with `state` and `iss`.
+    Redirect(String),
+    /// The sign-in page for this request.
+    ShowLogin {
+        /// The validated request, to keep server-side.
+        request: AuthorizationRequest,
+        /// The client's display name.
+        client_name: String,
+    },
+}
+
+/// Handles an authorization request for a browser whose session holds `session` (if signed in).
+pub async fn authorize(
+    state: &AppState,
+    params: &Params,
+    session: Option<&SignedIn>,
+) -> Result<AuthorizeOutcome, ServiceError> {
+    let client = match params.get("client_id") {
+        Some(id) => find_registration(&state.db, id).await?,
+        None => None,
+    };
+    let redirect_uri = match authorize::check_client_and_redirect(params, client.as_ref()) {
+        Ok(uri) => uri,
+        Err(e) => return Ok(AuthorizeOutcome::ShowError(e)),
+    };
+    let Some(client) = client else {
+        return Ok(AuthorizeOutcome::ShowError(OAuthError::invalid_request(
+            "unknown client_id",
+        )));
+    };
+    let issuer = &state.config.issuer;
+    let request = match authorize::validate(params, &client, redirect_uri.clone()) {
+        Ok(request) => request,
+        Err(e) => {
+            return Ok(AuthorizeOutcome::Redirect(authorize::error_url(
+                &redirect_uri,
+                &e,
+                params.get("state"),
+                issuer,
+            )));
+        }
+    };
+    let now = state.clock.now();
+    let session = match session {
+        Some(s) if session_is_current(state, s, now).await? => Some(s),
+        _ => None,
+    };
+    match authorize::authentication(&request, session.map(|s| s.auth_time), now) {
+        Authentication::UseSession => {
+            let signed_in =
+                session.ok_or_else(|| ServiceError::Invalid("session vanished".into()))?;
+            Ok(AuthorizeOutcome::Redirect(
+                issue_code(state, &request, signed_in).await?,
+            ))
+        }
+        Authentication::LoginRequired => {
+            let e = OAuthError::new(
+                crate::oidc::ErrorCode::LoginRequired,
+                "the user must sign in",
+            );
+            Ok(AuthorizeOutcome::Redirect(authorize::error_url(
+                &request.redirect_uri,
+                &e,
+                request.state.as_deref(),
+                issuer,
+            )))
+        }
+        Authentication::AskUser => Ok(AuthorizeOutcome::ShowLogin {
+            request,
+            client_name: client.name,
+        }),
+    }
+}
+
+/// Whether a session's sign-in still counts: within its absolute lifetime, and its user
+/// still exists and is enabled.
+pub async fn session_is_current(
+    state: &AppState,
+    session: &SignedIn,
+    now: UnixTime,
+) -> Result<bool, ServiceError> {
+    if now.saturating_sub(session.login_at) > state.config.session_max_secs {
+        return Ok(false);
+    }
+    Ok(users::find_user_by_id(&state.db, &session.user_id)
+        .await?
+        .is_some_and(|u| !u.disabled))
+}
+
+/// Checks a username and password. Unknown users, wrong passwords and disabled accounts all
+/// answer `None` after the same argon2 work, so neither the answer nor its timing tells
+/// which it was.
+pub async fn check_credentials(
+    state: &AppState,
+    username: &str,
+    password: SecretString,
+) -> Result<Option<User>, ServiceError> {
+    let user = match Username::parse(username) {
+        Ok(name) => users::find_user_by_username(&state.db, &name.canonical()).await?,
+        Err(_) => None,
+    };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state.hasher.verify(password, stored).await?;
+    Ok(user.filter(|u| matches && !u.disabled))
+}
+
+/// Issues an authorization code for `request` to the signed-in user and returns the redirect.
+pub async fn issue_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    signed_in: &SignedIn,
+) -> Result<String, ServiceError> {
+    let now = state.clock.now();
+    let code = random_token(32)?;
+    codes::insert_code(
+        &state.db,
+        &AuthorizationCode {
+            code_hash: token_hash(&code),
+            client_id: request.client_id.clone(),
+            user_id: signed_in.user_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            session_id: Some(signed_in.sid.clone()),
+            auth_time: signed_in.auth_time,
+            created_at: now,
+            // RFC 6749 §4.1.2: short-lived (60 s by default) and single use.
+            expires_at: now + state.config.code_ttl_secs,
+            consumed_at: None,
+            access_token_jti: None,
+        },
+    )
+    .await?;
+    tracing::info!(client_id = %request.client_id, user_id = %signed_in.user_id, "authorization code issued");
+    Ok(authorize::success_url(request, &code, &state.config.issuer))
+}
+
+/// The redirect for a request the user abandoned or that failed after sign-in.
+pub fn error_redirect(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    error: &OAuthError,
+) -> String {
+    authorize::error_url(
+        &request.redirect_uri,
+        error,
+        request.state.as_deref(),
+        &state.config.issuer,
+    )
+}

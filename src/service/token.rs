@@ -1,0 +1,195 @@
+//! `POST /token`: client authentication, then the grant.
+
+use serde::Serialize;
+
+use crate::crypto::digest::token_hash;
+use crate::crypto::jwt::TokenType;
+use crate::crypto::random::random_token;
+use crate::oidc::claims::{IdTokenClaims, TokenClaims, UserClaims, at_hash};
+use crate::oidc::pkce::CodeChallenge;
+use crate::oidc::token::{Grant, parse_grant, presented_client};
+use crate::oidc::{ErrorCode, GrantType, OAuthError, Params, Registration, ScopeSet};
+use crate::state::AppState;
+use crate::store::codes::{self, Redemption};
+use crate::store::revocations;
+use crate::store::users::{self, User};
+
+use super::ServiceError;
+use super::clients::authenticate;
+use super::tokens::{sign_for_audience, sign_with_key};
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// The access token (an RFC 9068 JWT).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The ID token, for OpenID requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Granted scopes.
+    pub scope: String,
+}
+
+fn invalid_grant(description: &'static str) -> ServiceError {
+    ServiceError::OAuth(OAuthError::new(ErrorCode::InvalidGrant, description))
+}
+
+/// Authenticates the client and redeems its grant.
+pub async fn token(
+    state: &AppState,
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<TokenResponse, ServiceError> {
+    let credentials = presented_client(authorization, params)?;
+    let grant = parse_grant(params)?;
+    let client = authenticate(&state.db, &credentials)
+        .await
+        .inspect_err(|e| {
+            if matches!(e, ServiceError::OAuth(_)) {
+                tracing::info!(client_id = %credentials.id(), "client authentication failed");
+            }
+        })?;
+    match grant {
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            redeem_code(
+                state,
+                &client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
+/// RFC 6749 §4.1.3 and OIDC Core §3.1.3.2.
+async fn redeem_code(
+    state: &AppState,
+    client: &Registration,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<TokenResponse, ServiceError> {
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        )
+        .into());
+    }
+    let now = state.clock.now();
+    let jti = random_token(16)?;
+    let stored = match codes::consume_code(&state.db, &token_hash(code), &jti, now).await? {
+        Redemption::Redeemed(stored) => stored,
+        Redemption::Replayed(stored) => {
+            // RFC 6749 §4.1.2: a code used twice means it leaked; revoke what it produced.
+            if let Some(issued) = &stored.access_token_jti {
+                let until = stored.consumed_at.unwrap_or(now)
+                    + state.config.token_ttl_secs
+                    + state.config.clock_skew_secs;
+                revocations::insert_revocation(&state.db, issued, now, until).await?;
+            }
+            tracing::warn!(client_id = %stored.client_id, user_id = %stored.user_id, "authorization code replayed; its tokens are revoked");
+            return Err(invalid_grant("the authorization code was already used"));
+        }
+        Redemption::Invalid => {
+            return Err(invalid_grant(
+                "the authorization code is invalid or expired",
+            ));
+        }
+    };
+    if stored.client_id != client.id.as_str() {
+        return Err(invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if redirect_uri != Some(stored.redirect_uri.as_str()) {
+        return Err(invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (stored.code_challenge.as_deref(), code_verifier) {
+        (None, None) => {}
+        (Some(challenge), Some(verifier))
+            if CodeChallenge::from_stored(challenge.to_owned()).verify(verifier) => {}
+        (Some(_), _) => {
+            return Err(invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "code_verifier sent for a request without code_challenge",
+            ));
+        }
+    }
+    let user = users::find_user_by_id(&state.db, &stored.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| invalid_grant("the user is no longer active"))?;
+
+    let scope = ScopeSet::parse(&stored.scope).unwrap_or_default();
+    let ttl = state.config.token_ttl_secs;
+    let issuer = state.config.issuer.as_str().to_owned();
+    let audience = client
+        .default_audience
+        .clone()
+        .unwrap_or_else(|| client.id.as_str().to_owned());
+    let access = TokenClaims {
+        iss: issuer.clone(),
+        sub: user.id.clone(),
+        aud: audience.clone(),
+        iat: now,
+        exp: now + ttl,
+        jti,
+        client_id: Some(client.id.as_str().to_owned()),
+        scope: Some(scope.to_string()),
+        auth_time: Some(stored.auth_time),
+        sid: stored.session_id.clone(),
+    };
+    let access_token = sign_for_audience(state, &audience, TokenType::AccessToken, access).await?;
+    let id_token = IdTokenClaims {
+        iss: issuer,
+        sub: user.id.clone(),
+        aud: client.id.as_str().to_owned(),
+        exp: now + ttl,
+        iat: now,
+        auth_time: stored.auth_time,
+        nonce: stored.nonce,
+        at_hash: at_hash(&access_token),
+        sid: stored.session_id,
+        profile: user_claims(&user, &scope),
+    };
+    // ID tokens are for the client, which verifies them with our JWKS: always our own key.
+    let id_token = sign_with_key(state, TokenType::Jwt, id_token).await?;
+    tracing::info!(client_id = %client.id, user_id = %user.id, grant = "authorization_code", "tokens issued");
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        id_token: Some(id_token),
+        scope: scope.to_string(),
+    })
+}
+
+/// The user's claims that `scope` releases (OIDC Core §5.4).
+pub fn user_claims(user: &User, scope: &ScopeSet) -> UserClaims {
+    let profile = scope.contains("profile");
+    let email = scope.contains("email");
+    UserClaims {
+        preferred_username: Some(user.username.clone()),
+        name: user.name.clone().filter(|_| profile),
+        email: user.email.clone().filter(|_| email),
+        email_verified: (email && user.email.is_some()).then_some(user.email_verified),
+    }
+}
