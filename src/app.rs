@@ -47,6 +47,16 @@ impl Application {
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("cannot listen on {} (BIND_ADDR)", config.bind_addr))?;
+        Self::build_on(listener, config, clock).await
+    }
+
+    /// Builds the application on a listener bound by the caller (tests that need the issuer
+    /// to name the real port bind first, then configure).
+    pub async fn build_on(
+        listener: TcpListener,
+        config: Config,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let db = open_database(&config).await?;
 
         keys::ensure_signing_key(&db, &clock)

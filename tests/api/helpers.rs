@@ -40,34 +40,39 @@ impl TestApp {
 
     /// An app in `mode` with extra environment settings.
     pub async fn spawn_with(mode: Mode, extra: &[(&str, &str)]) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}/identity.db", dir.path().display());
-        let mut env: HashMap<String, String> = HashMap::from([
-            ("BIND_ADDR".into(), "127.0.0.1:0".into()),
-            ("DATABASE_URL".into(), database_url),
-            ("JWT_ISSUER".into(), DEV_ISSUER.into()),
-            // A config/identity.toml in the working directory must not leak into tests.
-            ("IDENTITY_CONFIG".into(), write_empty_toml(&dir)),
-        ]);
-        if mode == Mode::Production {
-            env.insert("JWT_ISSUER".into(), "https://id.example.test".into());
-            env.insert(
-                "SESSION_SECRET".into(),
-                "dkYM8s8HJGPjjWdXeC9M8uKDnt-G_faRZOEeMYSx4p4".into(),
-            );
-        }
-        for (k, v) in extra {
-            env.insert((*k).into(), (*v).into());
-        }
-        let config = Config::load(mode, &env).expect("valid test configuration");
+        let (config, dir) = test_config(mode, extra);
         Self::spawn_config(config, dir).await
+    }
+
+    /// A dev-mode app whose issuer is its real address, for clients that fetch discovery
+    /// from the issuer (certified RP libraries).
+    pub async fn spawn_with_real_issuer(extra: &[(&str, &str)]) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let issuer = format!("http://{}", listener.local_addr().expect("bound"));
+        let mut settings = vec![("JWT_ISSUER", issuer.as_str())];
+        settings.extend_from_slice(extra);
+        let (config, dir) = test_config(Mode::Development, &settings);
+        Self::spawn_on(listener, config, dir).await
     }
 
     /// An app built from a ready configuration, keeping `dir` alive.
     pub async fn spawn_config(config: Config, dir: tempfile::TempDir) -> TestApp {
+        let listener = tokio::net::TcpListener::bind(config.bind_addr)
+            .await
+            .expect("bind");
+        Self::spawn_on(listener, config, dir).await
+    }
+
+    async fn spawn_on(
+        listener: tokio::net::TcpListener,
+        config: Config,
+        dir: tempfile::TempDir,
+    ) -> TestApp {
         let start = Clock::system().now();
         let clock = Clock::manual(start);
-        let app = Application::build(config, clock.clone())
+        let app = Application::build_on(listener, config, clock.clone())
             .await
             .expect("application builds");
         let address = format!("http://{}", app.local_addr().expect("bound"));
@@ -153,6 +158,31 @@ impl Drop for TestApp {
     }
 }
 
+/// The configuration of a test app: a fresh SQLite file in a temporary folder, port 0.
+fn test_config(mode: Mode, extra: &[(&str, &str)]) -> (Config, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}/identity.db", dir.path().display());
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("BIND_ADDR".into(), "127.0.0.1:0".into()),
+        ("DATABASE_URL".into(), database_url),
+        ("JWT_ISSUER".into(), DEV_ISSUER.into()),
+        // A config/identity.toml in the working directory must not leak into tests.
+        ("IDENTITY_CONFIG".into(), write_empty_toml(&dir)),
+    ]);
+    if mode == Mode::Production {
+        env.insert("JWT_ISSUER".into(), "https://id.example.test".into());
+        env.insert(
+            "SESSION_SECRET".into(),
+            "dkYM8s8HJGPjjWdXeC9M8uKDnt-G_faRZOEeMYSx4p4".into(),
+        );
+    }
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    let config = Config::load(mode, &env).expect("valid test configuration");
+    (config, dir)
+}
+
 /// A client that keeps cookies and does not follow redirects: a browser, for our purposes.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -191,4 +221,155 @@ pub fn header_of(token: &str) -> Value {
         .decode(header)
         .expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON header")
+}
+
+/// The dev client every dev-mode app registers.
+pub const CLIENT_ID: &str = "browser-ui";
+/// Its secret.
+pub const CLIENT_SECRET: &str = "dev-client-secret";
+/// Its redirect URI.
+pub const REDIRECT_URI: &str = "http://localhost:5000/callback";
+
+/// The hidden and prefilled fields of the first form in `html`, by name.
+pub fn form_fields(html: &str) -> HashMap<String, String> {
+    let mut fields = HashMap::new();
+    for input in html.split("<input").skip(1) {
+        let attr = |name: &str| {
+            let start = input.find(&format!("{name}=\""))? + name.len() + 2;
+            let end = input[start..].find('"')? + start;
+            Some(
+                input[start..end]
+                    .replace("&#34;", "\"")
+                    .replace("&amp;", "&"),
+            )
+        };
+        if let Some(name) = attr("name") {
+            fields.insert(name, attr("value").unwrap_or_default());
+        }
+    }
+    fields
+}
+
+/// The query parameters of a URL (a `Location` header), decoded.
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The `Location` of a redirect response.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .expect("ASCII")
+        .to_owned()
+}
+
+impl TestApp {
+    /// Creates a user through the same service the CLI uses.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> identity_backend::store::users::User {
+        let spec = identity_backend::service::admin::UserSpec {
+            username: username.into(),
+            password: Some(identity_backend::crypto::SecretString::new(password)),
+            email: Some(format!("{username}@example.com")),
+            name: Some(format!("User {username}")),
+        };
+        identity_backend::service::admin::add_user(
+            &self.state.db,
+            &self.state.hasher,
+            &self.clock,
+            spec,
+        )
+        .await
+        .expect("user added")
+        .0
+    }
+
+    /// `GET /authorize?{query}` in `browser`.
+    pub async fn authorize(&self, browser: &reqwest::Client, query: &str) -> Response {
+        browser
+            .get(self.url(&format!("/authorize?{query}")))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Submits the sign-in form `page` (the HTML of a login page) in `browser`.
+    pub async fn submit_login(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        username: &str,
+        password: &str,
+    ) -> Response {
+        let mut fields = form_fields(page);
+        fields.insert("username".into(), username.into());
+        fields.insert("password".into(), password.into());
+        fields.insert("action".into(), "sign_in".into());
+        browser
+            .post(self.url("/login"))
+            .form(&fields)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Signs in through the login page and returns the redirect back to the client.
+    pub async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        query: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let page = self.authorize(browser, query).await;
+        assert_eq!(page.status(), 200, "the sign-in page");
+        let html = page.text().await.expect("HTML");
+        let done = self.submit_login(browser, &html, username, password).await;
+        assert_eq!(done.status(), 302, "signed in and sent back");
+        location(&done)
+    }
+
+    /// Redeems `code` at `/token` as the dev client (`client_secret_post`, as the gateway does).
+    pub async fn redeem(&self, code: &str) -> Response {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("redirect_uri", REDIRECT_URI),
+        ];
+        self.client
+            .post(self.url("/token"))
+            .form(&form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// An authorization request query for the dev client with `extra` parameters appended.
+pub fn gateway_query(extra: &str) -> String {
+    let base = format!(
+        "client_id={CLIENT_ID}&redirect_uri={}&response_type=code&scope=openid&state=st-1",
+        urlencode(REDIRECT_URI)
+    );
+    if extra.is_empty() {
+        base
+    } else {
+        format!("{base}&{extra}")
+    }
+}
+
+/// Form-urlencodes one value.
+pub fn urlencode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

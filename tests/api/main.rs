@@ -7,6 +7,7 @@ mod health;
 mod helpers;
 mod jwks;
 mod migrations;
+mod rp_library;
 mod storage;
 mod test_token;
 mod verify;
