@@ -101,3 +101,46 @@ async fn advertises_what_the_service_does_and_only_that() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_published_endpoint_answers_at_its_published_url() {
+    let app = TestApp::spawn_with_real_issuer(&[]).await;
+    let doc: Value = app
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], app.address);
+    let jwks = app
+        .client
+        .get(doc["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    // Without credentials each endpoint answers with its own error, never 404 or 5xx.
+    for (member, expected) in [("token_endpoint", 401), ("userinfo_endpoint", 401)] {
+        let url = doc[member].as_str().unwrap();
+        let status = app
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), expected, "{member}");
+    }
+    let authorize = app
+        .client
+        .get(doc["authorization_endpoint"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        authorize.status(),
+        400,
+        "an error page for a request without a client"
+    );
+}

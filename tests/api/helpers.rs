@@ -237,10 +237,14 @@ pub fn form_fields(html: &str) -> HashMap<String, String> {
         let attr = |name: &str| {
             let start = input.find(&format!("{name}=\""))? + name.len() + 2;
             let end = input[start..].find('"')? + start;
+            // askama escapes as numeric references; `&` last so nothing is decoded twice.
             Some(
                 input[start..end]
                     .replace("&#34;", "\"")
-                    .replace("&amp;", "&"),
+                    .replace("&#39;", "'")
+                    .replace("&#60;", "<")
+                    .replace("&#62;", ">")
+                    .replace("&#38;", "&"),
             )
         };
         if let Some(name) = attr("name") {

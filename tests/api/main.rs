@@ -1,6 +1,7 @@
 //! The integration suite: the real server on a random port, talked to over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authorize;
 mod cli;
 mod discovery;
 mod health;
@@ -10,4 +11,5 @@ mod migrations;
 mod rp_library;
 mod storage;
 mod test_token;
+mod token;
 mod verify;
