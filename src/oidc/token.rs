@@ -110,6 +110,13 @@ pub enum Grant {
         /// PKCE verifier.
         code_verifier: Option<String>,
     },
+    /// RFC 6749 §4.4: a client's token for itself.
+    ClientCredentials {
+        /// Requested scopes.
+        scope: Option<String>,
+        /// Requested audience (`audience`, or RFC 8707 `resource`).
+        audience: Option<String>,
+    },
 }
 
 /// Parses `grant_type` and its parameters.
@@ -124,11 +131,79 @@ pub fn parse_grant(params: &Params) -> Result<Grant, OAuthError> {
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
         }),
+        Some("client_credentials") => Ok(Grant::ClientCredentials {
+            scope: params.get("scope").map(str::to_owned),
+            audience: requested_audience(params)?,
+        }),
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "this grant_type is not supported",
         )),
     }
+}
+
+/// The audience asked for: `audience` (the common extension) or `resource` (RFC 8707), which
+/// must agree when both are sent.
+fn requested_audience(params: &Params) -> Result<Option<String>, OAuthError> {
+    match (params.get("audience"), params.get("resource")) {
+        (Some(a), Some(r)) if a != r => Err(OAuthError::invalid_request(
+            "audience and resource disagree",
+        )),
+        (Some(a), _) | (None, Some(a)) => Ok(Some(a.to_owned())),
+        (None, None) => Ok(None),
+    }
+}
+
+/// What a machine client may have: the scopes and the one audience of its token.
+///
+/// RFC 6749 §4.4 and §3.3, RFC 8707 §2: scopes beyond the registration are `invalid_scope`,
+/// an audience beyond it `invalid_target`; without a requested scope the client gets what it
+/// is registered for, without an audience its default one.
+pub fn machine_grant(
+    client: &super::Registration,
+    scope: Option<&str>,
+    audience: Option<&str>,
+) -> Result<(super::ScopeSet, String), OAuthError> {
+    use super::client::{ClientType, GrantType};
+    if client.client_type != ClientType::Confidential
+        || !client.allows(GrantType::ClientCredentials)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use client_credentials",
+        ));
+    }
+    let scope = match scope {
+        None => client.scopes.clone(),
+        Some(s) => super::ScopeSet::parse(s)
+            .map_err(|_| OAuthError::new(ErrorCode::InvalidScope, "scope is malformed"))?,
+    };
+    if !scope.is_subset(&client.scopes) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "a requested scope is not allowed for this client",
+        ));
+    }
+    let audience = match audience {
+        Some(a) if client.audiences.iter().any(|allowed| allowed == a) => a.to_owned(),
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "this audience is not allowed for this client",
+            ));
+        }
+        None => match (&client.default_audience, client.audiences.as_slice()) {
+            (Some(default), _) => default.clone(),
+            (None, [only]) => only.clone(),
+            _ => {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    "name the audience (audience or resource)",
+                ));
+            }
+        },
+    };
+    Ok((scope, audience))
 }
 
 #[cfg(test)]

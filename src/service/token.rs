@@ -7,7 +7,7 @@ use crate::crypto::jwt::TokenType;
 use crate::crypto::random::random_token;
 use crate::oidc::claims::{IdTokenClaims, TokenClaims, UserClaims, at_hash};
 use crate::oidc::pkce::CodeChallenge;
-use crate::oidc::token::{Grant, parse_grant, presented_client};
+use crate::oidc::token::{Grant, machine_grant, parse_grant, presented_client};
 use crate::oidc::{ErrorCode, GrantType, OAuthError, Params, Registration, ScopeSet};
 use crate::state::AppState;
 use crate::store::codes::{self, Redemption};
@@ -68,7 +68,89 @@ pub async fn token(
             )
             .await
         }
+        Grant::ClientCredentials { scope, audience } => {
+            let (scope, audience) = machine_grant(&client, scope.as_deref(), audience.as_deref())?;
+            let access_token = mint_machine_token(state, &client, &scope, &audience).await?;
+            Ok(TokenResponse {
+                access_token,
+                token_type: "Bearer",
+                expires_in: state.config.token_ttl_secs,
+                id_token: None,
+                scope: scope.to_string(),
+            })
+        }
     }
+}
+
+/// The first version's service token response (DESIGN §2): `token` and `access_token` alike.
+#[derive(Debug, Serialize)]
+pub struct LegacyTokenResponse {
+    /// The token, under the first version's name.
+    pub token: String,
+    /// The same token, under the OAuth name.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// The first version's `POST /token` with `{"sub", "aud"}`, now for an authenticated client
+/// only (HTTP Basic): `sub` defaults to the client and may not name another, `aud` must be one
+/// the client may request (or its default).
+pub async fn legacy_service_token(
+    state: &AppState,
+    authorization: Option<&str>,
+    sub: Option<&str>,
+    aud: Option<&str>,
+) -> Result<LegacyTokenResponse, ServiceError> {
+    let credentials = presented_client(authorization, &Params::default())?;
+    let client = authenticate(&state.db, &credentials)
+        .await
+        .inspect_err(|_| {
+            tracing::info!(client_id = %credentials.id(), "client authentication failed");
+        })?;
+    if sub.is_some_and(|s| s != client.id.as_str()) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "a client may only get tokens for itself",
+        )
+        .into());
+    }
+    let (scope, audience) = machine_grant(&client, None, aud)?;
+    let token = mint_machine_token(state, &client, &scope, &audience).await?;
+    Ok(LegacyTokenResponse {
+        access_token: token.clone(),
+        token,
+        token_type: "Bearer",
+        expires_in: state.config.token_ttl_secs,
+    })
+}
+
+/// An access token a client gets for itself (RFC 9068 with `sub` = `client_id`), signed for
+/// its audience: HS256 for the `HS256_AUDIENCES`, RS256 otherwise.
+pub async fn mint_machine_token(
+    state: &AppState,
+    client: &Registration,
+    scope: &ScopeSet,
+    audience: &str,
+) -> Result<String, ServiceError> {
+    let now = state.clock.now();
+    let claims = TokenClaims {
+        iss: state.config.issuer.as_str().to_owned(),
+        sub: client.id.as_str().to_owned(),
+        aud: audience.to_owned(),
+        iat: now,
+        exp: now + state.config.token_ttl_secs,
+        jti: random_token(16)?,
+        client_id: Some(client.id.as_str().to_owned()),
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+        auth_time: None,
+        sid: None,
+    };
+    let token = sign_for_audience(state, audience, TokenType::AccessToken, claims).await?;
+    tracing::info!(client_id = %client.id, audience, grant = "client_credentials", "token issued");
+    Ok(token)
 }
 
 /// RFC 6749 §4.1.3 and OIDC Core §3.1.3.2.

@@ -9,6 +9,7 @@ mod helpers;
 mod jwks;
 mod migrations;
 mod rp_library;
+mod service_tokens;
 mod storage;
 mod test_token;
 mod token;

@@ -1,0 +1,283 @@
+//! Service-to-service tokens: `client_credentials` and the first version's JSON request.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use identity_backend::config::Mode;
+use identity_backend::crypto::SecretString;
+use identity_backend::oidc::{ClientType, GrantType};
+use identity_backend::service::admin::{ClientSpec, add_client};
+use serde_json::{Value, json};
+
+use crate::helpers::{CLIENT_ID, CLIENT_SECRET, TestApp, claims_of, header_of};
+
+const WORKER_SECRET: &str = "worker-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA";
+
+/// A machine client like careergpt-backend: may get tokens for two audiences.
+async fn with_worker(app: &TestApp) {
+    let spec = ClientSpec {
+        client_id: "careergpt-backend".into(),
+        name: None,
+        client_type: ClientType::Confidential,
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: Some("logs:write logs:read".into()),
+        audiences: vec!["logging-service".into(), "search-service".into()],
+        default_audience: Some("logging-service".into()),
+        auth_method: None,
+        secret: Some(SecretString::new(WORKER_SECRET)),
+    };
+    add_client(&app.state.db, &app.clock, &app.state.config, spec)
+        .await
+        .unwrap();
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+async fn legacy(app: &TestApp, auth: Option<&str>, body: Value) -> (u16, Value) {
+    let mut request = app.client.post(app.url("/token")).json(&body);
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn grant(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/token"))
+        .header("authorization", basic("careergpt-backend", WORKER_SECRET))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_first_versions_json_request_works_for_an_authenticated_client() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let auth = basic("careergpt-backend", WORKER_SECRET);
+    let (status, body) = legacy(
+        &app,
+        Some(&auth),
+        json!({ "sub": "careergpt-backend", "aud": "logging-service" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token"], body["access_token"]);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    let token = body["token"].as_str().unwrap();
+    let claims = claims_of(token);
+    assert_eq!(claims["sub"], "careergpt-backend");
+    assert_eq!(claims["client_id"], "careergpt-backend");
+    assert_eq!(claims["aud"], "logging-service");
+    assert!(claims["jti"].is_string() && claims["iat"].is_number() && claims["exp"].is_number());
+    assert_eq!(header_of(token)["typ"], "at+jwt");
+    let (status, _) = app
+        .verify(&json!({ "token": token, "aud": "logging-service" }))
+        .await;
+    assert_eq!(status, 200);
+
+    // sub and aud default to the client and its default audience.
+    let (status, body) = legacy(&app, Some(&auth), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        claims_of(body["token"].as_str().unwrap())["aud"],
+        "logging-service"
+    );
+}
+
+#[tokio::test]
+async fn unauthenticated_or_overreaching_json_requests_are_refused() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let auth = basic("careergpt-backend", WORKER_SECRET);
+    let (status, body) = legacy(
+        &app,
+        None,
+        json!({ "sub": "careergpt-backend", "aud": "logging-service" }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "unauthenticated minting is gone"
+    );
+    let (status, body) = legacy(&app, Some(&basic("careergpt-backend", "wrong")), json!({})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, body) = legacy(
+        &app,
+        Some(&auth),
+        json!({ "sub": "admin", "aud": "logging-service" }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    let (status, body) = legacy(&app, Some(&auth), json!({ "aud": "billing-service" })).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
+    let (status, body) = legacy(&app, Some(&basic(CLIENT_ID, CLIENT_SECRET)), json!({})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "browser clients do not mint"
+    );
+    let (status, body) = legacy(&app, Some(&auth), json!(["not", "an", "object"])).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_stays_within_the_registration() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let (status, body) = grant(&app, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("id_token").is_none());
+    assert_eq!(body["scope"], "logs:read logs:write");
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        (claims["sub"].as_str(), claims["aud"].as_str()),
+        (Some("careergpt-backend"), Some("logging-service"))
+    );
+    assert_eq!(claims["scope"], "logs:read logs:write");
+
+    let (_, body) = grant(
+        &app,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "logs:write"),
+            ("resource", "search-service"),
+        ],
+    )
+    .await;
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        (claims["scope"].as_str(), claims["aud"].as_str()),
+        (Some("logs:write"), Some("search-service"))
+    );
+    let (_, body) = grant(
+        &app,
+        &[
+            ("grant_type", "client_credentials"),
+            ("audience", "search-service"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["aud"],
+        "search-service"
+    );
+
+    for (form, error) in [
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("scope", "logs:delete"),
+            ],
+            "invalid_scope",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "billing"),
+            ],
+            "invalid_target",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("audience", "a"),
+                ("resource", "b"),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("redirect_uri", "x"),
+            ],
+            "unauthorized_client",
+        ),
+    ] {
+        let (status, body) = grant(&app, &form).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(error)),
+            "{form:?}"
+        );
+    }
+
+    let browser_client = app
+        .client
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = browser_client.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn shared_secret_audiences_get_tokens_the_existing_logging_service_accepts() {
+    let secret = "logging-shared-secret-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5s";
+    let app = TestApp::spawn_with(
+        Mode::Development,
+        &[
+            ("JWT_SECRET_KEY", secret),
+            ("LOGGING_BACKEND_AUD", "logging-service"),
+        ],
+    )
+    .await;
+    with_worker(&app).await;
+    let auth = basic("careergpt-backend", WORKER_SECRET);
+    let (_, body) = legacy(
+        &app,
+        Some(&auth),
+        json!({ "sub": "careergpt-backend", "aud": "logging-service" }),
+    )
+    .await;
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(header_of(token)["alg"], "HS256");
+
+    // What logging-backend does: PyJWT decode with HS256, the shared secret and its audience.
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.set_audience(&["logging-service"]);
+    validation.validate_exp = false;
+    let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()).unwrap();
+    let decoded = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .expect("verifies with the shared secret");
+    assert_eq!(decoded.claims["sub"], "careergpt-backend");
+
+    let (status, _) = app
+        .verify(&json!({ "token": token, "aud": "logging-service" }))
+        .await;
+    assert_eq!(status, 200, "/verify accepts both kinds");
+    let (_, body) = legacy(&app, Some(&auth), json!({ "aud": "search-service" })).await;
+    assert_eq!(
+        header_of(body["token"].as_str().unwrap())["alg"],
+        "RS256",
+        "everything else is RS256"
+    );
+}
