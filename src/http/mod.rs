@@ -49,6 +49,8 @@ pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .merge(browser)
         .route("/token", post(routes::token::post))
+        .route("/introspect", post(routes::introspect::post_introspect))
+        .route("/revoke", post(routes::introspect::post_revoke))
         .route(
             "/userinfo",
             get(routes::userinfo::handle).post(routes::userinfo::handle),

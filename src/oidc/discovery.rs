@@ -15,6 +15,10 @@ pub struct ProviderMetadata {
     token_endpoint: String,
     userinfo_endpoint: String,
     jwks_uri: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     scopes_supported: &'static [&'static str],
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
@@ -39,6 +43,10 @@ impl ProviderMetadata {
             authorization_endpoint: issuer.endpoint("/authorize"),
             token_endpoint: issuer.endpoint("/token"),
             userinfo_endpoint: issuer.endpoint("/userinfo"),
+            introspection_endpoint: issuer.endpoint("/introspect"),
+            revocation_endpoint: issuer.endpoint("/revoke"),
+            introspection_endpoint_auth_methods_supported: secret_methods(),
+            revocation_endpoint_auth_methods_supported: secret_methods(),
             jwks_uri: issuer.endpoint("/jwks.json"),
             scopes_supported: KNOWN_SCOPES,
             response_types_supported: &["code"],
@@ -75,6 +83,14 @@ impl ProviderMetadata {
             request_uri_parameter_supported: false,
         }
     }
+}
+
+/// The client authentication methods of the endpoints only confidential clients use.
+fn secret_methods() -> Vec<&'static str> {
+    [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]
+        .iter()
+        .map(|m| m.as_str())
+        .collect()
 }
 
 #[cfg(test)]

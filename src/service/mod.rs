@@ -4,6 +4,7 @@ pub mod admin;
 pub mod authorize;
 pub mod bootstrap;
 pub mod clients;
+pub mod introspect;
 pub mod keys;
 pub mod token;
 pub mod tokens;

@@ -1,4 +1,4 @@
-//! `/verify`: is this token ours, intact, current, and for this audience?
+//! Checking tokens we issued: `/verify`, `/introspect` and `/revoke` share this.
 
 use serde_json::{Map, Value};
 
@@ -6,6 +6,9 @@ use crate::crypto::digest::fingerprint;
 use crate::crypto::jwt;
 use crate::oidc::claims::{self, ClaimsError, Expectations};
 use crate::state::AppState;
+use crate::store::revocations;
+
+use super::ServiceError;
 
 /// Why a token did not verify, in the Flask version's four categories (DESIGN §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,13 +19,34 @@ pub enum VerifyFailure {
     WrongAudience,
     /// Correctly signed but `iss` is not ours.
     WrongIssuer,
-    /// Anything else: malformed, unknown key, bad signature, refused algorithm or header.
+    /// Anything else: malformed, unknown key, bad signature, refused algorithm or header,
+    /// revoked.
     Invalid,
 }
 
-/// Verifies `token` (signature by `kid`, `exp`, `nbf`, `iss`, and `aud` when given) and returns
-/// its claims. Runs without a database round trip.
-pub fn verify_token(
+/// Verifies `token` (signature by `kid`, `exp`, `nbf`, `iss`, and `aud` when given), then that
+/// it was not revoked, and returns its claims.
+pub async fn verify_token(
+    state: &AppState,
+    token: &str,
+    audience: Option<&str>,
+) -> Result<Result<Map<String, Value>, VerifyFailure>, ServiceError> {
+    let claims = match signed_claims(state, token, audience) {
+        Ok(claims) => claims,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    // Revocation lives in the database so every instance sees it at once.
+    if let Some(jti) = claims.get("jti").and_then(Value::as_str)
+        && revocations::is_revoked(&state.db, jti).await?
+    {
+        tracing::debug!(token = %fingerprint(token), "token revoked");
+        return Ok(Err(VerifyFailure::Invalid));
+    }
+    Ok(Ok(claims))
+}
+
+/// The signature and registered-claims checks, without a database round trip.
+fn signed_claims(
     state: &AppState,
     token: &str,
     audience: Option<&str>,

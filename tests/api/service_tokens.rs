@@ -281,3 +281,156 @@ async fn shared_secret_audiences_get_tokens_the_existing_logging_service_accepts
         "everything else is RS256"
     );
 }
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    auth: Option<&str>,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let mut request = app.client.post(app.url(path)).form(form);
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn introspect(app: &TestApp, token: &str) -> Value {
+    let auth = basic("careergpt-backend", WORKER_SECRET);
+    let (status, body) = post_form(app, "/introspect", Some(&auth), &[("token", token)]).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn introspection_tells_active_tokens_from_everything_else() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let (_, body) = grant(&app, &[("grant_type", "client_credentials")]).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let answer = introspect(&app, &token).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["client_id"], "careergpt-backend");
+    assert_eq!(answer["scope"], "logs:read logs:write");
+    assert!(answer["exp"].is_number() && answer["sub"].is_string());
+
+    let foreign = {
+        let (other, _) = identity_backend::crypto::SigningKey::generate_rs256().unwrap();
+        let claims = claims_of(&token);
+        identity_backend::crypto::jwt::sign(
+            identity_backend::crypto::jwt::Signer::Key(&other),
+            identity_backend::crypto::jwt::TokenType::AccessToken,
+            &claims,
+        )
+        .unwrap()
+    };
+    for inactive in ["garbage", "a.b.c", foreign.as_str()] {
+        assert_eq!(
+            introspect(&app, inactive).await,
+            json!({ "active": false }),
+            "{inactive}"
+        );
+    }
+    app.clock.advance(std::time::Duration::from_secs(16 * 60));
+    assert_eq!(
+        introspect(&app, &token).await,
+        json!({ "active": false }),
+        "expired"
+    );
+
+    let (status, _) = post_form(&app, "/introspect", None, &[("token", "x")]).await;
+    assert_eq!(status, 401, "introspection needs an authenticated client");
+    let (status, _) = post_form(
+        &app,
+        "/introspect",
+        Some(&basic("careergpt-backend", "wrong")),
+        &[("token", "x")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, body) = post_form(
+        &app,
+        "/introspect",
+        Some(&basic("careergpt-backend", WORKER_SECRET)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn public_clients_cannot_introspect() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let spec = ClientSpec {
+        client_id: "spa".into(),
+        name: None,
+        client_type: ClientType::Public,
+        redirect_uris: vec!["http://localhost:3000/cb".into()],
+        grant_types: vec![],
+        scopes: None,
+        audiences: vec![],
+        default_audience: None,
+        auth_method: None,
+        secret: None,
+    };
+    add_client(&app.state.db, &app.clock, &app.state.config, spec)
+        .await
+        .unwrap();
+    let (_, body) = grant(&app, &[("grant_type", "client_credentials")]).await;
+    let token = body["access_token"].as_str().unwrap();
+    let (status, _) = post_form(
+        &app,
+        "/introspect",
+        None,
+        &[("client_id", "spa"), ("token", token)],
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn revocation_takes_effect_at_once_and_only_for_the_owner() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let auth = basic("careergpt-backend", WORKER_SECRET);
+    let (_, body) = grant(&app, &[("grant_type", "client_credentials")]).await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+
+    // Another client cannot revoke it (and learns nothing: 200 either way).
+    let (status, _) = post_form(
+        &app,
+        "/revoke",
+        None,
+        &[
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("token", &token),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(introspect(&app, &token).await["active"], true);
+
+    let (status, body) = post_form(
+        &app,
+        "/revoke",
+        Some(&auth),
+        &[("token", &token), ("token_type_hint", "access_token")],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, ""));
+    assert_eq!(introspect(&app, &token).await, json!({ "active": false }));
+    let (status, body) = app.verify(&json!({ "token": token })).await;
+    assert_eq!(
+        (status, body),
+        (401, json!({ "valid": false, "error": "Invalid token" }))
+    );
+
+    let (status, _) = post_form(&app, "/revoke", Some(&auth), &[("token", "garbage")]).await;
+    assert_eq!(status, 200, "RFC 7009 §2.2: unknown tokens are fine");
+    let (status, _) = post_form(&app, "/revoke", None, &[("token", &token)]).await;
+    assert_eq!(status, 401);
+}

@@ -7,9 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::introspect::client_error;
 use crate::http::error::ApiError;
-use crate::oidc::{ErrorCode, Params};
-use crate::service::ServiceError;
+use crate::oidc::Params;
 use crate::service::token::{legacy_service_token, token};
 use crate::state::AppState;
 
@@ -59,17 +59,6 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
-}
-
-/// RFC 6749 §5.2: a client that tried HTTP Basic and failed gets a Basic challenge.
-fn client_error(e: ServiceError, authorization: Option<&str>) -> ApiError {
-    let basic = authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
-    let error = ApiError::from(e);
-    if basic && error.code() == ErrorCode::InvalidClient {
-        error.with_header(header::WWW_AUTHENTICATE, "Basic realm=\"identity-backend\"")
-    } else {
-        error
-    }
 }
 
 enum Body {

@@ -36,7 +36,7 @@ pub async fn post(
         Some(Value::String(a)) => Some(a.as_str()),
         Some(_) => return Err(ApiError::invalid_request("aud must be a string")),
     };
-    Ok(match verify_token(&state, token, audience) {
+    Ok(match verify_token(&state, token, audience).await? {
         Ok(claims) => reply(StatusCode::OK, json!({ "valid": true, "claims": claims })),
         Err(failure) => {
             let error = match failure {
