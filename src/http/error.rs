@@ -43,6 +43,19 @@ impl ApiError {
         self.0.code
     }
 
+    /// The error for a client-authenticated endpoint: RFC 6749 §5.2, a client that tried HTTP
+    /// Basic and failed gets a Basic challenge.
+    pub fn for_client(e: ServiceError, authorization: Option<&str>) -> Self {
+        let basic =
+            authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
+        let error = Self::from(e);
+        if basic && error.code() == ErrorCode::InvalidClient {
+            error.with_header(header::WWW_AUTHENTICATE, "Basic realm=\"identity-backend\"")
+        } else {
+            error
+        }
+    }
+
     /// Adds a header to the response (e.g. `WWW-Authenticate`).
     pub fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
         self.1 = Some((name, value));

@@ -63,7 +63,10 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
     })
 }
 
-fn invalid_client() -> ServiceError {
+/// Logs the failure (the presented id Debug-quoted: it is the caller's input) and answers
+/// `invalid_client` without saying which part was wrong.
+fn invalid_client(credentials: &PresentedClient) -> ServiceError {
+    tracing::info!(client_id = ?credentials.id(), "client authentication failed");
     ServiceError::OAuth(OAuthError::new(
         ErrorCode::InvalidClient,
         "client authentication failed",
@@ -104,8 +107,8 @@ pub async fn authenticate(
         (PresentedClient::Basic { secret, .. } | PresentedClient::Post { secret, .. }, None) => {
             // Same work as a known client, so timing does not tell which ids exist.
             let _ = token_hash(secret);
-            Err(invalid_client())
+            Err(invalid_client(credentials))
         }
-        _ => Err(invalid_client()),
+        _ => Err(invalid_client(credentials)),
     }
 }

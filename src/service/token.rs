@@ -46,13 +46,7 @@ pub async fn token(
 ) -> Result<TokenResponse, ServiceError> {
     let credentials = presented_client(authorization, params)?;
     let grant = parse_grant(params)?;
-    let client = authenticate(&state.db, &credentials)
-        .await
-        .inspect_err(|e| {
-            if matches!(e, ServiceError::OAuth(_)) {
-                tracing::info!(client_id = %credentials.id(), "client authentication failed");
-            }
-        })?;
+    let client = authenticate(&state.db, &credentials).await?;
     match grant {
         Grant::AuthorizationCode {
             code,
@@ -105,11 +99,7 @@ pub async fn legacy_service_token(
     aud: Option<&str>,
 ) -> Result<LegacyTokenResponse, ServiceError> {
     let credentials = presented_client(authorization, &Params::default())?;
-    let client = authenticate(&state.db, &credentials)
-        .await
-        .inspect_err(|_| {
-            tracing::info!(client_id = %credentials.id(), "client authentication failed");
-        })?;
+    let client = authenticate(&state.db, &credentials).await?;
     if sub.is_some_and(|s| s != client.id.as_str()) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

@@ -7,8 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ApiError;
-use crate::oidc::{ErrorCode, Params};
-use crate::service::ServiceError;
+use crate::oidc::Params;
 use crate::service::introspect::{introspect, revoke};
 use crate::state::AppState;
 
@@ -23,7 +22,7 @@ pub async fn post_introspect(
         Err(e) => Err(ApiError::invalid_request(e.to_string())),
         Ok(params) => introspect(&state, authorization, &params)
             .await
-            .map_err(|e| client_error(e, authorization)),
+            .map_err(|e| ApiError::for_client(e, authorization)),
     };
     no_store(match result {
         Ok(answer) => Json(answer).into_response(),
@@ -42,7 +41,7 @@ pub async fn post_revoke(
         Err(e) => Err(ApiError::invalid_request(e.to_string())),
         Ok(params) => revoke(&state, authorization, &params)
             .await
-            .map_err(|e| client_error(e, authorization)),
+            .map_err(|e| ApiError::for_client(e, authorization)),
     };
     no_store(match result {
         Ok(()) => StatusCode::OK.into_response(),
@@ -54,17 +53,6 @@ fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-}
-
-/// RFC 6749 §5.2: a client that tried HTTP Basic and failed gets a Basic challenge.
-pub fn client_error(e: ServiceError, authorization: Option<&str>) -> ApiError {
-    let basic = authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
-    let error = ApiError::from(e);
-    if basic && error.code() == ErrorCode::InvalidClient {
-        error.with_header(header::WWW_AUTHENTICATE, "Basic realm=\"identity-backend\"")
-    } else {
-        error
-    }
 }
 
 fn no_store(mut response: Response) -> Response {

@@ -7,7 +7,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::introspect::client_error;
 use crate::http::error::ApiError;
 use crate::oidc::Params;
 use crate::service::token::{legacy_service_token, token};
@@ -30,7 +29,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             Err(e) => ApiError::invalid_request(e.to_string()).into_response(),
             Ok(params) => match token(&state, authorization, &params).await {
                 Ok(tokens) => Json(tokens).into_response(),
-                Err(e) => client_error(e, authorization).into_response(),
+                Err(e) => ApiError::for_client(e, authorization).into_response(),
             },
         },
         Body::Json => match serde_json::from_slice::<LegacyRequest>(&body) {
@@ -46,7 +45,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 .await
                 {
                     Ok(tokens) => Json(tokens).into_response(),
-                    Err(e) => client_error(e, authorization).into_response(),
+                    Err(e) => ApiError::for_client(e, authorization).into_response(),
                 }
             }
         },
