@@ -156,6 +156,9 @@ struct ClientAddArgs {
     /// Read the client secret from standard input instead of generating one.
     #[arg(long)]
     secret_stdin: bool,
+    /// The client's public keys (a JWKS or one JWK, JSON) for --auth-method private_key_jwt.
+    #[arg(long)]
+    jwks_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -478,6 +481,12 @@ async fn client(
     match cmd {
         ClientCommand::Add(args) => {
             let secret = read_secret(args.secret_stdin, "client secret")?;
+            let jwks = match &args.jwks_file {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    ServiceError::Invalid(format!("cannot read {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
             let spec = ClientSpec {
                 client_id: args.client_id,
                 name: args.name,
@@ -493,6 +502,7 @@ async fn client(
                 default_audience: args.default_audience,
                 auth_method: args.auth_method,
                 secret,
+                jwks,
             };
             let (client, generated) = admin::add_client(db, clock, config, spec).await?;
             print_client(&client);

@@ -3,7 +3,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -176,6 +177,85 @@ pub fn verify(
         })?;
     Ok(Verified {
         alg,
+        typ: data.header.typ,
+        claims: data.claims,
+    })
+}
+
+/// Validates a client's public keys for `private_key_jwt` (a JWKS, or one JWK) and returns
+/// them as a JWKS document. Every key must be a public RSA, EC or OKP key.
+pub fn client_jwks(text: &str) -> Result<String, &'static str> {
+    let value: Value = serde_json::from_str(text).map_err(|_| "not JSON")?;
+    let keys = match value.get("keys") {
+        Some(Value::Array(keys)) => keys.clone(),
+        Some(_) => return Err("\"keys\" must be an array"),
+        None => vec![value],
+    };
+    if keys.is_empty() {
+        return Err("no keys");
+    }
+    for key in &keys {
+        if key.get("d").is_some() || key.get("k").is_some() {
+            return Err("a key holds private or symmetric material; register only public keys");
+        }
+        let jwk: Jwk =
+            serde_json::from_value(key.clone()).map_err(|_| "a key is not a valid JWK")?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| "a key cannot be used")?;
+        if decoding.family() == AlgorithmFamily::Hmac {
+            return Err("symmetric keys are not allowed");
+        }
+    }
+    Ok(json!({ "keys": keys }).to_string())
+}
+
+/// Verifies a token signed with one of a client's registered keys (`private_key_jwt`).
+///
+/// The key is chosen by `kid` (or is the only one); the algorithm must belong to the key's
+/// family and match the key's `alg` when it names one, never HMAC or `none`.
+pub fn verify_with_client_keys(token: &str, jwks: &str) -> Result<Verified, JwtError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(JwtError::TooLarge);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
+    if header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+        || header.crit.is_some()
+    {
+        return Err(JwtError::ForbiddenHeader);
+    }
+    let set: JwkSet = serde_json::from_str(jwks).map_err(|_| JwtError::UnknownKey)?;
+    let jwk = match (&header.kid, set.keys.as_slice()) {
+        (Some(kid), _) => set.find(kid).ok_or(JwtError::UnknownKey)?,
+        (None, [only]) => only,
+        (None, _) => return Err(JwtError::UnknownKey),
+    };
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| JwtError::UnknownKey)?;
+    let named = jwk
+        .common
+        .key_algorithm
+        .and_then(|a| a.to_string().parse::<Algorithm>().ok());
+    if key.family() == AlgorithmFamily::Hmac
+        || header.alg.family() != key.family()
+        || named.is_some_and(|a| a != header.alg)
+    {
+        return Err(JwtError::AlgorithmNotAllowed);
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(
+        |e| match e.kind() {
+            ErrorKind::InvalidSignature => JwtError::BadSignature,
+            ErrorKind::InvalidAlgorithm => JwtError::AlgorithmNotAllowed,
+            _ => JwtError::Malformed,
+        },
+    )?;
+    Ok(Verified {
+        alg: header.alg,
         typ: data.header.typ,
         claims: data.claims,
     })

@@ -170,6 +170,8 @@ pub struct Registration {
     pub audiences: Vec<String>,
     /// Audience of its tokens when a request names none.
     pub default_audience: Option<String>,
+    /// Its public keys (JWKS JSON) for `private_key_jwt`.
+    pub jwks: Option<String>,
 }
 
 impl Registration {

@@ -26,6 +26,7 @@ pub struct ProviderMetadata {
     subject_types_supported: &'static [&'static str],
     id_token_signing_alg_values_supported: &'static [&'static str],
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    token_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
     code_challenge_methods_supported: &'static [&'static str],
     claims_supported: &'static [&'static str],
     /// RFC 9207: the authorization response carries `iss`.
@@ -61,6 +62,10 @@ impl ProviderMetadata {
             .iter()
             .map(|m| m.as_str())
             .collect(),
+            // private_key_jwt assertions: any asymmetric algorithm of the client's registered key.
+            token_endpoint_auth_signing_alg_values_supported: &[
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+            ],
             // RFC 9700 §2.1.1: `plain` offers no protection against a leaked request.
             code_challenge_methods_supported: &["S256"],
             claims_supported: &[

@@ -4,6 +4,7 @@
 //! without a server or a database. CI checks that this module imports nothing from axum,
 //! tower, sqlx or askama.
 
+pub mod assertion;
 pub mod authorize;
 pub mod claims;
 pub mod client;

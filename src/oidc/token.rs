@@ -28,13 +28,23 @@ pub enum PresentedClient {
         /// Client id.
         id: String,
     },
+    /// An RFC 7523 JWT assertion (`private_key_jwt`).
+    Assertion {
+        /// The client id it claims.
+        id: String,
+        /// The assertion.
+        assertion: String,
+    },
 }
 
 impl PresentedClient {
     /// The claimed client id.
     pub fn id(&self) -> &str {
         match self {
-            Self::Basic { id, .. } | Self::Post { id, .. } | Self::Public { id } => id,
+            Self::Basic { id, .. }
+            | Self::Post { id, .. }
+            | Self::Public { id }
+            | Self::Assertion { id, .. } => id,
         }
     }
 
@@ -56,6 +66,38 @@ pub fn presented_client(
     authorization: Option<&str>,
     params: &Params,
 ) -> Result<PresentedClient, OAuthError> {
+    match (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) {
+        (None, None) => {}
+        (Some(super::assertion::JWT_BEARER), Some(assertion)) => {
+            if authorization
+                .is_some_and(|h| h.trim_start().to_ascii_lowercase().starts_with("basic "))
+                || params.has("client_secret")
+            {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not two",
+                ));
+            }
+            let claimed = super::assertion::claimed_client(assertion)
+                .ok_or_else(|| invalid_client("the client assertion is malformed"))?;
+            if params.get("client_id").is_some_and(|id| id != claimed) {
+                return Err(invalid_client(
+                    "client_id differs from the assertion's subject",
+                ));
+            }
+            return Ok(PresentedClient::Assertion {
+                id: claimed,
+                assertion: assertion.to_owned(),
+            });
+        }
+        _ => {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type must be jwt-bearer, with client_assertion",
+            ));
+        }
+    }
     let basic = authorization
         .and_then(|h| {
             h.split_once(' ')

@@ -3,6 +3,7 @@
 use crate::clock::Clock;
 use crate::config::{Config, Mode};
 use crate::crypto::digest::token_hash;
+use crate::crypto::jwt::client_jwks;
 use crate::crypto::random::random_token;
 use crate::crypto::secret::weakness;
 use crate::crypto::{PasswordHasher, SecretString};
@@ -147,6 +148,8 @@ pub struct ClientSpec {
     pub auth_method: Option<AuthMethod>,
     /// Secret; generated (and returned once) when absent for a confidential client.
     pub secret: Option<SecretString>,
+    /// Public keys (a JWKS, or one JWK) for `private_key_jwt`.
+    pub jwks: Option<String>,
 }
 
 /// Registers a client. Returns it and its generated secret, if one was generated.
@@ -214,16 +217,39 @@ pub async fn add_client(
             "the default audience must be one of --audience".into(),
         ));
     }
-    let (secret_hash, generated) = match spec.client_type {
-        ClientType::Public => {
+    if auth_method == AuthMethod::ClientSecretJwt {
+        // RFC 7523 HS256 assertions need the server to hold the secret itself, and we store
+        // secrets only as hashes; use private_key_jwt or a secret instead.
+        return Err(ServiceError::Invalid(
+            "client_secret_jwt is not supported; use private_key_jwt".into(),
+        ));
+    }
+    let jwks = match (auth_method, spec.jwks) {
+        (AuthMethod::PrivateKeyJwt, Some(text)) => Some(
+            client_jwks(&text).map_err(|e| ServiceError::Invalid(format!("--jwks-file: {e}")))?,
+        ),
+        (AuthMethod::PrivateKeyJwt, None) => {
+            return Err(ServiceError::Invalid(
+                "private_key_jwt needs the client's public keys (--jwks-file)".into(),
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(ServiceError::Invalid(
+                "--jwks-file is only for private_key_jwt".into(),
+            ));
+        }
+        (_, None) => None,
+    };
+    let (secret_hash, generated) = match (spec.client_type, auth_method) {
+        (ClientType::Public, _) | (ClientType::Confidential, AuthMethod::PrivateKeyJwt) => {
             if spec.secret.is_some() {
                 return Err(ServiceError::Invalid(
-                    "public clients have no secret".into(),
+                    "this client authenticates without a secret".into(),
                 ));
             }
             (None, None)
         }
-        ClientType::Confidential => {
+        (ClientType::Confidential, _) => {
             let (secret, generated) = client_secret_or_generated(spec.secret, config.mode)?;
             (Some(token_hash(secret.expose())), generated)
         }
@@ -238,6 +264,7 @@ pub async fn add_client(
         scopes: scopes.to_string(),
         audiences: spec.audiences,
         default_audience: spec.default_audience,
+        jwks,
         redirect_uris,
         created_at: clock.now(),
         updated_at: clock.now(),

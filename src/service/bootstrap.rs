@@ -81,6 +81,7 @@ pub async fn seed(
             scopes: crate::oidc::scope::KNOWN_SCOPES.join(" "),
             audiences: Vec::new(),
             default_audience: None,
+            jwks: None,
             redirect_uris: seed
                 .redirect_uris
                 .iter()

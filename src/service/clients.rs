@@ -1,11 +1,14 @@
 //! Loading client registrations and authenticating clients at the token endpoint.
 
 use crate::crypto::digest::{token_hash, token_hash_matches};
+use crate::crypto::jwt::verify_with_client_keys;
+use crate::oidc::assertion;
 use crate::oidc::token::PresentedClient;
 use crate::oidc::{
     AuthMethod, ClientId, ClientType, ErrorCode, OAuthError, RedirectUri, RedirectUriPolicy,
     Registration, ScopeSet,
 };
+use crate::state::AppState;
 use crate::store::Db;
 use crate::store::StoreError;
 use crate::store::clients::{self as client_store, Client};
@@ -60,6 +63,7 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
         secret_hash: c.secret_hash,
         audiences: c.audiences,
         default_audience: c.default_audience,
+        jwks: c.jwks,
     })
 }
 
@@ -79,11 +83,20 @@ fn invalid_client(credentials: &PresentedClient) -> ServiceError {
 /// either (what most providers accept); the secret is checked against a SHA-256 in constant
 /// time (DESIGN §8: never a password hash per request). Public clients present only their id.
 pub async fn authenticate(
-    db: &Db,
+    state: &AppState,
     credentials: &PresentedClient,
 ) -> Result<Registration, ServiceError> {
-    let client = find_registration(db, credentials.id()).await?;
+    let client = find_registration(&state.db, credentials.id()).await?;
     match (credentials, client) {
+        (PresentedClient::Assertion { assertion, .. }, Some(client))
+            if client.client_type == ClientType::Confidential
+                && client.auth_method == AuthMethod::PrivateKeyJwt =>
+        {
+            match check_assertion(state, &client, assertion).await? {
+                true => Ok(client),
+                false => Err(invalid_client(credentials)),
+            }
+        }
         (
             PresentedClient::Basic { secret, .. } | PresentedClient::Post { secret, .. },
             Some(client),
@@ -110,5 +123,56 @@ pub async fn authenticate(
             Err(invalid_client(credentials))
         }
         _ => Err(invalid_client(credentials)),
+    }
+}
+
+/// RFC 7523 §3: signed by one of the client's registered keys, `iss` = `sub` = the client,
+/// `aud` = our token endpoint or issuer, a short `exp`, and a `jti` never seen before.
+async fn check_assertion(
+    state: &AppState,
+    client: &Registration,
+    assertion: &str,
+) -> Result<bool, ServiceError> {
+    let Some(jwks) = &client.jwks else {
+        return Ok(false);
+    };
+    let verified = match verify_with_client_keys(assertion, jwks) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(client_id = %client.id, reason = %e, "client assertion signature refused");
+            return Ok(false);
+        }
+    };
+    let issuer = &state.config.issuer;
+    let token_endpoint = issuer.endpoint("/token");
+    let audiences = [token_endpoint.as_str(), issuer.as_str()];
+    let now = state.clock.now();
+    let (jti, exp) = match assertion::check(
+        &verified.claims,
+        client.id.as_str(),
+        &audiences,
+        now,
+        state.config.clock_skew_secs,
+    ) {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::info!(client_id = %client.id, reason = %e, "client assertion refused");
+            return Ok(false);
+        }
+    };
+    match client_store::insert_used_assertion(
+        &state.db,
+        client.id.as_str(),
+        &jti,
+        exp + state.config.clock_skew_secs,
+    )
+    .await
+    {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => {
+            tracing::warn!(client_id = %client.id, "client assertion replayed");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -18,7 +18,7 @@ pub async fn introspect(
     authorization: Option<&str>,
     params: &Params,
 ) -> Result<Map<String, Value>, ServiceError> {
-    let client = authenticate(&state.db, &presented_client(authorization, params)?).await?;
+    let client = authenticate(state, &presented_client(authorization, params)?).await?;
     // A public client proves nothing by its id alone: it must not read other tokens' claims.
     if client.client_type != ClientType::Confidential {
         return Err(OAuthError::new(
@@ -54,7 +54,7 @@ pub async fn revoke(
     authorization: Option<&str>,
     params: &Params,
 ) -> Result<(), ServiceError> {
-    let client = authenticate(&state.db, &presented_client(authorization, params)?).await?;
+    let client = authenticate(state, &presented_client(authorization, params)?).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -46,7 +46,7 @@ pub async fn token(
 ) -> Result<TokenResponse, ServiceError> {
     let credentials = presented_client(authorization, params)?;
     let grant = parse_grant(params)?;
-    let client = authenticate(&state.db, &credentials).await?;
+    let client = authenticate(state, &credentials).await?;
     match grant {
         Grant::AuthorizationCode {
             code,
@@ -99,7 +99,7 @@ pub async fn legacy_service_token(
     aud: Option<&str>,
 ) -> Result<LegacyTokenResponse, ServiceError> {
     let credentials = presented_client(authorization, &Params::default())?;
-    let client = authenticate(&state.db, &credentials).await?;
+    let client = authenticate(state, &credentials).await?;
     if sub.is_some_and(|s| s != client.id.as_str()) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

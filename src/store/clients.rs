@@ -26,6 +26,8 @@ pub struct Client {
     pub audiences: Vec<String>,
     /// Audience used when a token request names none.
     pub default_audience: Option<String>,
+    /// Public keys for `private_key_jwt` (a JWKS document).
+    pub jwks: Option<String>,
     /// Registered redirect URIs, verbatim.
     pub redirect_uris: Vec<String>,
     /// Creation time.
@@ -45,6 +47,7 @@ struct ClientRow {
     scopes: String,
     audiences: String,
     default_audience: Option<String>,
+    jwks: Option<String>,
     created_at: UnixTime,
     updated_at: UnixTime,
 }
@@ -61,6 +64,7 @@ impl ClientRow {
             token_endpoint_auth_method: self.token_endpoint_auth_method,
             scopes: self.scopes,
             default_audience: self.default_audience,
+            jwks: self.jwks,
             redirect_uris,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -69,11 +73,11 @@ impl ClientRow {
 }
 
 const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
-                       audiences, default_audience, created_at, updated_at";
+                       audiences, default_audience, jwks, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
-                      grant_types, scopes, audiences, default_audience, created_at, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+                      grant_types, scopes, audiences, default_audience, jwks, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10)";
 
 /// What to do when the client id is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +114,7 @@ pub async fn insert_client(
             .bind(to_json_list(&client.audiences))
             .bind(&client.default_audience)
             .bind(now)
+            .bind(&client.jwks)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
@@ -177,4 +182,25 @@ pub async fn delete_client(db: &Db, client_id: &str) -> Result<bool, StoreError>
     const SQL: &str = "DELETE FROM clients WHERE client_id = $1";
     let done = on_pool!(db, pool => sqlx::query(SQL).bind(client_id).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
+}
+
+/// Records a client assertion's `jti` until `expires_at`; [`StoreError::Conflict`] when it
+/// was used before (RFC 7523 §3: a `jti` is accepted once).
+pub async fn insert_used_assertion(
+    db: &Db,
+    client_id: &str,
+    jti: &str,
+    expires_at: UnixTime,
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "INSERT INTO used_client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)";
+    on_pool!(db, pool => sqlx::query(SQL)
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(StoreError::from_write)?;
+    Ok(())
 }

@@ -25,6 +25,7 @@ async fn with_worker(app: &TestApp) {
         default_audience: Some("logging-service".into()),
         auth_method: None,
         secret: Some(SecretString::new(WORKER_SECRET)),
+        jwks: None,
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -375,6 +376,7 @@ async fn public_clients_cannot_introspect() {
         default_audience: None,
         auth_method: None,
         secret: None,
+        jwks: None,
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

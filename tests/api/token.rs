@@ -322,6 +322,7 @@ async fn codes_expire_and_are_bound_to_client_and_redirect_uri() {
         default_audience: None,
         auth_method: None,
         secret: Some(SecretString::new("thief-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA")),
+        jwks: None,
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

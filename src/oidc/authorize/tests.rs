@@ -22,6 +22,7 @@ fn client(client_type: ClientType) -> Registration {
         scopes: ScopeSet::parse("openid profile email").unwrap_or_default(),
         audiences: vec![],
         default_audience: None,
+        jwks: None,
     }
 }
 

@@ -1,0 +1,11 @@
+-- RFC 7523 client assertions: a client's public keys for private_key_jwt, and the assertion
+-- ids already used, kept until the assertion expires so none is accepted twice.
+ALTER TABLE clients ADD COLUMN jwks TEXT;
+
+CREATE TABLE used_client_assertions (
+    client_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX used_client_assertions_expires_at ON used_client_assertions (expires_at);
