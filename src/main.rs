@@ -156,6 +156,10 @@ struct ClientAddArgs {
     /// Read the client secret from standard input instead of generating one.
     #[arg(long)]
     secret_stdin: bool,
+    /// A service this client may request tokens on behalf of (the first version's `sub`);
+    /// repeatable.
+    #[arg(long = "act-for")]
+    act_for: Vec<String>,
     /// The client's public keys (a JWKS or one JWK, JSON) for --auth-method private_key_jwt.
     #[arg(long)]
     jwks_file: Option<std::path::PathBuf>,
@@ -503,6 +507,7 @@ async fn client(
                 auth_method: args.auth_method,
                 secret,
                 jwks,
+                may_act_for: args.act_for,
             };
             let (client, generated) = admin::add_client(db, clock, config, spec).await?;
             print_client(&client);

@@ -1,6 +1,8 @@
--- RFC 7523 client assertions: a client's public keys for private_key_jwt, and the assertion
--- ids already used, kept until the assertion expires so none is accepted twice.
+-- Machine clients: their public keys for private_key_jwt (RFC 7523), the other services they
+-- may request tokens on behalf of (JSON list), and the assertion ids already used, kept until
+-- the assertion expires so none is accepted twice.
 ALTER TABLE clients ADD COLUMN jwks TEXT;
+ALTER TABLE clients ADD COLUMN may_act_for TEXT NOT NULL DEFAULT '[]';
 
 CREATE TABLE used_client_assertions (
     client_id  TEXT NOT NULL,

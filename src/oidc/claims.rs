@@ -33,6 +33,16 @@ pub struct TokenClaims {
     /// The browser session (user tokens only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// RFC 8693 §4.1: the client acting on behalf of `sub`, when they differ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+}
+
+/// The `act` claim: who is acting.
+#[derive(Clone, Debug, Serialize)]
+pub struct Actor {
+    /// The acting client.
+    pub sub: String,
 }
 
 /// The ID token (OIDC Core §2, §3.1.3.6).

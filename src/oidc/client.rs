@@ -172,6 +172,8 @@ pub struct Registration {
     pub default_audience: Option<String>,
     /// Its public keys (JWKS JSON) for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// Services it may request tokens on behalf of.
+    pub may_act_for: Vec<String>,
 }
 
 impl Registration {

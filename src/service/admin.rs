@@ -150,6 +150,8 @@ pub struct ClientSpec {
     pub secret: Option<SecretString>,
     /// Public keys (a JWKS, or one JWK) for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// Services it may request tokens on behalf of.
+    pub may_act_for: Vec<String>,
 }
 
 /// Registers a client. Returns it and its generated secret, if one was generated.
@@ -265,6 +267,7 @@ pub async fn add_client(
         audiences: spec.audiences,
         default_audience: spec.default_audience,
         jwks,
+        may_act_for: spec.may_act_for,
         redirect_uris,
         created_at: clock.now(),
         updated_at: clock.now(),

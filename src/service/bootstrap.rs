@@ -82,6 +82,7 @@ pub async fn seed(
             audiences: Vec::new(),
             default_audience: None,
             jwks: None,
+            may_act_for: Vec::new(),
             redirect_uris: seed
                 .redirect_uris
                 .iter()

@@ -64,6 +64,7 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
         audiences: c.audiences,
         default_audience: c.default_audience,
         jwks: c.jwks,
+        may_act_for: c.may_act_for,
     })
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::crypto::digest::token_hash;
 use crate::crypto::jwt::TokenType;
 use crate::crypto::random::random_token;
-use crate::oidc::claims::{IdTokenClaims, TokenClaims, UserClaims, at_hash};
+use crate::oidc::claims::{Actor, IdTokenClaims, TokenClaims, UserClaims, at_hash};
 use crate::oidc::pkce::CodeChallenge;
 use crate::oidc::token::{Grant, machine_grant, parse_grant, presented_client};
 use crate::oidc::{ErrorCode, GrantType, OAuthError, Params, Registration, ScopeSet};
@@ -64,7 +64,8 @@ pub async fn token(
         }
         Grant::ClientCredentials { scope, audience } => {
             let (scope, audience) = machine_grant(&client, scope.as_deref(), audience.as_deref())?;
-            let access_token = mint_machine_token(state, &client, &scope, &audience).await?;
+            let access_token =
+                mint_machine_token(state, &client, client.id.as_str(), &scope, &audience).await?;
             Ok(TokenResponse {
                 access_token,
                 token_type: "Bearer",
@@ -100,15 +101,24 @@ pub async fn legacy_service_token(
 ) -> Result<LegacyTokenResponse, ServiceError> {
     let credentials = presented_client(authorization, &Params::default())?;
     let client = authenticate(state, &credentials).await?;
-    if sub.is_some_and(|s| s != client.id.as_str()) {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "a client may only get tokens for itself",
-        )
-        .into());
-    }
+    // Another service's name as `sub` only if the registration says this client may act for
+    // it; the token then says who acted (RFC 8693 §4.1 `act`).
+    let subject = match sub {
+        Some(s)
+            if s != client.id.as_str()
+                && !client.may_act_for.iter().any(|allowed| allowed == s) =>
+        {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this client may not request tokens on behalf of that subject",
+            )
+            .into());
+        }
+        Some(s) => s.to_owned(),
+        None => client.id.as_str().to_owned(),
+    };
     let (scope, audience) = machine_grant(&client, None, aud)?;
-    let token = mint_machine_token(state, &client, &scope, &audience).await?;
+    let token = mint_machine_token(state, &client, &subject, &scope, &audience).await?;
     Ok(LegacyTokenResponse {
         access_token: token.clone(),
         token,
@@ -117,18 +127,20 @@ pub async fn legacy_service_token(
     })
 }
 
-/// An access token a client gets for itself (RFC 9068 with `sub` = `client_id`), signed for
-/// its audience: HS256 for the `HS256_AUDIENCES`, RS256 otherwise.
+/// A service access token (RFC 9068), signed for its audience: HS256 for the
+/// `HS256_AUDIENCES`, RS256 otherwise. `subject` is the client itself, or a service it may act
+/// for, named then in `act`.
 pub async fn mint_machine_token(
     state: &AppState,
     client: &Registration,
+    subject: &str,
     scope: &ScopeSet,
     audience: &str,
 ) -> Result<String, ServiceError> {
     let now = state.clock.now();
     let claims = TokenClaims {
         iss: state.config.issuer.as_str().to_owned(),
-        sub: client.id.as_str().to_owned(),
+        sub: subject.to_owned(),
         aud: audience.to_owned(),
         iat: now,
         exp: now + state.config.token_ttl_secs,
@@ -137,9 +149,12 @@ pub async fn mint_machine_token(
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         auth_time: None,
         sid: None,
+        act: (subject != client.id.as_str()).then(|| Actor {
+            sub: client.id.as_str().to_owned(),
+        }),
     };
     let token = sign_for_audience(state, audience, TokenType::AccessToken, claims).await?;
-    tracing::info!(client_id = %client.id, audience, grant = "client_credentials", "token issued");
+    tracing::info!(client_id = %client.id, subject, audience, "service token issued");
     Ok(token)
 }
 
@@ -228,6 +243,7 @@ async fn redeem_code(
         scope: Some(scope.to_string()),
         auth_time: Some(stored.auth_time),
         sid: stored.session_id.clone(),
+        act: None,
     };
     let access_token = sign_for_audience(state, &audience, TokenType::AccessToken, access).await?;
     let id_token = IdTokenClaims {

@@ -91,6 +91,7 @@ pub async fn mint_test_token(
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         auth_time: None,
         sid: None,
+        act: None,
     };
     sign_for_audience(state, &aud, TokenType::Jwt, claims).await
 }

@@ -28,6 +28,8 @@ pub struct Client {
     pub default_audience: Option<String>,
     /// Public keys for `private_key_jwt` (a JWKS document).
     pub jwks: Option<String>,
+    /// Services it may request tokens on behalf of (the first version's `sub`).
+    pub may_act_for: Vec<String>,
     /// Registered redirect URIs, verbatim.
     pub redirect_uris: Vec<String>,
     /// Creation time.
@@ -48,6 +50,7 @@ struct ClientRow {
     audiences: String,
     default_audience: Option<String>,
     jwks: Option<String>,
+    may_act_for: String,
     created_at: UnixTime,
     updated_at: UnixTime,
 }
@@ -65,6 +68,7 @@ impl ClientRow {
             scopes: self.scopes,
             default_audience: self.default_audience,
             jwks: self.jwks,
+            may_act_for: from_json_list("clients.may_act_for", &self.may_act_for)?,
             redirect_uris,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -73,11 +77,11 @@ impl ClientRow {
 }
 
 const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
-                       audiences, default_audience, jwks, created_at, updated_at";
+                       audiences, default_audience, jwks, may_act_for, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
-                      grant_types, scopes, audiences, default_audience, jwks, created_at, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10)";
+                      grant_types, scopes, audiences, default_audience, jwks, may_act_for, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)";
 
 /// What to do when the client id is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +119,7 @@ pub async fn insert_client(
             .bind(&client.default_audience)
             .bind(now)
             .bind(&client.jwks)
+            .bind(to_json_list(&client.may_act_for))
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;

@@ -25,6 +25,7 @@ async fn worker(app: &TestApp) -> SigningKey {
         auth_method: Some(AuthMethod::PrivateKeyJwt),
         secret: None,
         jwks: Some(json!({ "keys": [key.public_jwk()] }).to_string()),
+        may_act_for: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -191,6 +192,7 @@ async fn registration_refuses_private_or_missing_keys() {
         auth_method: Some(method),
         secret: None,
         jwks,
+        may_act_for: vec![],
     };
     let mut private = key.public_jwk().clone();
     private["d"] = json!("c2VjcmV0");

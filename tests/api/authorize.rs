@@ -26,6 +26,7 @@ async fn register(app: &TestApp, id: &str, name: &str, client_type: ClientType, 
         secret: (client_type == ClientType::Confidential)
             .then(|| SecretString::new(format!("{id}-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA"))),
         jwks: None,
+        may_act_for: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

@@ -26,6 +26,7 @@ async fn with_worker(app: &TestApp) {
         auth_method: None,
         secret: Some(SecretString::new(WORKER_SECRET)),
         jwks: None,
+        may_act_for: vec!["careergpt-worker".into()],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -92,6 +93,30 @@ async fn the_first_versions_json_request_works_for_an_authenticated_client() {
         claims_of(body["token"].as_str().unwrap())["aud"],
         "logging-service"
     );
+}
+
+#[tokio::test]
+async fn a_client_may_act_for_the_services_its_registration_names() {
+    let app = TestApp::spawn().await;
+    with_worker(&app).await;
+    let auth = basic("careergpt-backend", WORKER_SECRET);
+    let (status, body) = legacy(
+        &app,
+        Some(&auth),
+        json!({ "sub": "careergpt-worker", "aud": "logging-service" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let claims = claims_of(body["token"].as_str().unwrap());
+    assert_eq!(claims["sub"], "careergpt-worker");
+    assert_eq!(claims["client_id"], "careergpt-backend");
+    assert_eq!(
+        claims["act"],
+        json!({ "sub": "careergpt-backend" }),
+        "RFC 8693: who acted"
+    );
+    let (status, _) = legacy(&app, Some(&auth), json!({ "sub": "other-worker" })).await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]
@@ -377,6 +402,7 @@ async fn public_clients_cannot_introspect() {
         auth_method: None,
         secret: None,
         jwks: None,
+        may_act_for: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

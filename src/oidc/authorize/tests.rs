@@ -23,6 +23,7 @@ fn client(client_type: ClientType) -> Registration {
         audiences: vec![],
         default_audience: None,
         jwks: None,
+        may_act_for: vec![],
     }
 }
 
