@@ -80,6 +80,12 @@ impl Application {
                 .context("cannot serialise discovery")?,
         );
 
+        let sealer = config
+            .key_encryption_key
+            .as_ref()
+            .map(crate::crypto::seal::Sealer::new)
+            .transpose()
+            .context("KEY_ENCRYPTION_KEY cannot be used")?;
         let seeded = bootstrap::seed(&db, &hasher, &clock, &config)
             .await
             .context("cannot create the configured demo user and clients")?;
@@ -92,6 +98,7 @@ impl Application {
             shared_key,
             hasher,
             discovery,
+            sealer,
         };
         Ok(Self {
             listener,

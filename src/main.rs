@@ -532,7 +532,7 @@ async fn client(
             println!("removed {client_id}");
         }
         ClientCommand::RotateSecret { client_id } => {
-            let secret = admin::rotate_client_secret(db, clock, &client_id).await?;
+            let secret = admin::rotate_client_secret(db, clock, config, &client_id).await?;
             println!("new secret for {client_id}; the old one no longer works");
             print_generated("client secret", Some(secret));
         }

@@ -28,4 +28,6 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// Opens sealed client secrets, when `KEY_ENCRYPTION_KEY` is set.
+    pub sealer: Option<crate::crypto::seal::Sealer>,
 }

@@ -183,6 +183,8 @@ pub struct Config {
     pub session_idle_secs: i64,
     /// A browser session ends this long after sign-in however active, seconds.
     pub session_max_secs: i64,
+    /// Key for secrets the server must read back (`KEY_ENCRYPTION_KEY`).
+    pub key_encryption_key: Option<SecretString>,
 }
 
 impl Config {
@@ -264,6 +266,9 @@ impl Config {
 
         if let (Some(key), true) = (&raw.jwt_secret_key, production) {
             require_strong("JWT_SECRET_KEY", key, MIN_SECRET_LEN)?;
+        }
+        if let (Some(key), true) = (&raw.key_encryption_key, production) {
+            require_strong("KEY_ENCRYPTION_KEY", key, MIN_SECRET_LEN)?;
         }
         let explicit_hs256 = sources::list(raw.hs256_audiences.as_ref(), "HS256_AUDIENCES")?;
         if raw.hs256_audiences.is_some()
@@ -372,6 +377,7 @@ impl Config {
             warnings: sources::unknown_variables(env),
             session_idle_secs,
             session_max_secs,
+            key_encryption_key: raw.key_encryption_key.clone(),
             keys_reload_secs: raw.keys_reload_seconds,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })

@@ -53,6 +53,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("RUST_LOG", Kind::Text),
     ("SESSION_IDLE_MINUTES", Kind::Scalar),
     ("SESSION_MAX_HOURS", Kind::Scalar),
+    ("KEY_ENCRYPTION_KEY", Kind::Secret),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -107,6 +108,8 @@ pub struct RawSettings {
     pub rust_log: Option<String>,
     pub session_idle_minutes: u64,
     pub session_max_hours: u64,
+    #[serde(skip_serializing)]
+    pub key_encryption_key: Option<SecretString>,
 }
 
 impl Default for RawSettings {
@@ -137,6 +140,7 @@ impl Default for RawSettings {
             rust_log: None,
             session_idle_minutes: 8 * 60,
             session_max_hours: 24,
+            key_encryption_key: None,
         }
     }
 }

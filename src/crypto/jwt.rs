@@ -208,6 +208,44 @@ pub fn client_jwks(text: &str) -> Result<String, &'static str> {
     Ok(json!({ "keys": keys }).to_string())
 }
 
+/// Verifies a client assertion signed with the client's own secret (`client_secret_jwt`,
+/// RFC 7523 §2.2 with HMAC): HS256, HS384 or HS512 only.
+pub fn verify_with_secret(token: &str, secret: &SecretString) -> Result<Verified, JwtError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(JwtError::TooLarge);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
+    if header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+        || header.crit.is_some()
+    {
+        return Err(JwtError::ForbiddenHeader);
+    }
+    if header.alg.family() != AlgorithmFamily::Hmac {
+        return Err(JwtError::AlgorithmNotAllowed);
+    }
+    let key =
+        DecodingKey::from_secret(secret.expose().as_bytes()).map_err(|_| JwtError::UnknownKey)?;
+    let mut validation = Validation::new(header.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(
+        |e| match e.kind() {
+            ErrorKind::InvalidSignature => JwtError::BadSignature,
+            _ => JwtError::Malformed,
+        },
+    )?;
+    Ok(Verified {
+        alg: header.alg,
+        typ: data.header.typ,
+        claims: data.claims,
+    })
+}
+
 /// Verifies a token signed with one of a client's registered keys (`private_key_jwt`).
 ///
 /// The key is chosen by `kid` (or is the only one); the algorithm must belong to the key's

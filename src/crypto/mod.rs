@@ -6,6 +6,7 @@ pub mod keys;
 pub mod keyset;
 pub mod password;
 pub mod random;
+pub mod seal;
 pub mod secret;
 
 pub use keys::SigningKey;

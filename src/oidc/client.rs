@@ -174,6 +174,8 @@ pub struct Registration {
     pub jwks: Option<String>,
     /// Services it may request tokens on behalf of.
     pub may_act_for: Vec<String>,
+    /// Its secret sealed under `KEY_ENCRYPTION_KEY` (`client_secret_jwt`).
+    pub sealed_secret: Option<String>,
 }
 
 impl Registration {

@@ -55,16 +55,14 @@ impl ProviderMetadata {
             grant_types_supported: &["authorization_code", "client_credentials"],
             subject_types_supported: &["public"],
             id_token_signing_alg_values_supported: &["RS256"],
-            token_endpoint_auth_methods_supported: [
-                AuthMethod::ClientSecretBasic,
-                AuthMethod::ClientSecretPost,
-            ]
-            .iter()
-            .map(|m| m.as_str())
-            .collect(),
-            // private_key_jwt assertions: any asymmetric algorithm of the client's registered key.
+            token_endpoint_auth_methods_supported: AuthMethod::ALL
+                .iter()
+                .map(|m| m.as_str())
+                .collect(),
+            // client_secret_jwt (HMAC) and private_key_jwt (the registered key's algorithm).
             token_endpoint_auth_signing_alg_values_supported: &[
-                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+                "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                "ES256", "ES384", "EdDSA",
             ],
             // RFC 9700 §2.1.1: `plain` offers no protection against a leaked request.
             code_challenge_methods_supported: &["S256"],
@@ -92,8 +90,9 @@ impl ProviderMetadata {
 
 /// The client authentication methods of the endpoints only confidential clients use.
 fn secret_methods() -> Vec<&'static str> {
-    [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]
+    AuthMethod::ALL
         .iter()
+        .filter(|m| **m != AuthMethod::None)
         .map(|m| m.as_str())
         .collect()
 }

@@ -5,6 +5,7 @@ use crate::config::{Config, Mode};
 use crate::crypto::digest::token_hash;
 use crate::crypto::jwt::client_jwks;
 use crate::crypto::random::random_token;
+use crate::crypto::seal::Sealer;
 use crate::crypto::secret::weakness;
 use crate::crypto::{PasswordHasher, SecretString};
 use crate::oidc::{AuthMethod, ClientId, ClientType, GrantType, RedirectUri, ScopeSet, Username};
@@ -219,13 +220,12 @@ pub async fn add_client(
             "the default audience must be one of --audience".into(),
         ));
     }
-    if auth_method == AuthMethod::ClientSecretJwt {
-        // RFC 7523 HS256 assertions need the server to hold the secret itself, and we store
-        // secrets only as hashes; use private_key_jwt or a secret instead.
-        return Err(ServiceError::Invalid(
-            "client_secret_jwt is not supported; use private_key_jwt".into(),
-        ));
-    }
+    // RFC 7523 HS256 assertions are checked with the secret itself, so a client_secret_jwt
+    // client's secret is also kept sealed under KEY_ENCRYPTION_KEY.
+    let sealer = match auth_method {
+        AuthMethod::ClientSecretJwt => Some(sealer(config)?),
+        _ => None,
+    };
     let jwks = match (auth_method, spec.jwks) {
         (AuthMethod::PrivateKeyJwt, Some(text)) => Some(
             client_jwks(&text).map_err(|e| ServiceError::Invalid(format!("--jwks-file: {e}")))?,
@@ -242,18 +242,22 @@ pub async fn add_client(
         }
         (_, None) => None,
     };
-    let (secret_hash, generated) = match (spec.client_type, auth_method) {
+    let (secret_hash, sealed_secret, generated) = match (spec.client_type, auth_method) {
         (ClientType::Public, _) | (ClientType::Confidential, AuthMethod::PrivateKeyJwt) => {
             if spec.secret.is_some() {
                 return Err(ServiceError::Invalid(
                     "this client authenticates without a secret".into(),
                 ));
             }
-            (None, None)
+            (None, None, None)
         }
         (ClientType::Confidential, _) => {
             let (secret, generated) = client_secret_or_generated(spec.secret, config.mode)?;
-            (Some(token_hash(secret.expose())), generated)
+            let sealed = sealer
+                .as_ref()
+                .map(|s| s.seal(&secret, id.as_str()))
+                .transpose()?;
+            (Some(token_hash(secret.expose())), sealed, generated)
         }
     };
     let client = Client {
@@ -268,6 +272,7 @@ pub async fn add_client(
         default_audience: spec.default_audience,
         jwks,
         may_act_for: spec.may_act_for,
+        sealed_secret,
         redirect_uris,
         created_at: clock.now(),
         updated_at: clock.now(),
@@ -305,19 +310,40 @@ pub async fn remove_client(db: &Db, client_id: &str) -> Result<(), ServiceError>
 pub async fn rotate_client_secret(
     db: &Db,
     clock: &Clock,
+    config: &Config,
     client_id: &str,
 ) -> Result<SecretString, ServiceError> {
     let client = show_client(db, client_id).await?;
     if client.secret_hash.is_none() {
         return Err(ServiceError::Invalid(format!(
-            "client {client_id} is public and has no secret"
+            "client {client_id} has no secret to rotate"
         )));
     }
     let secret = SecretString::new(random_token(GENERATED_SECRET_BYTES)?);
-    client_store::update_client_secret(db, client_id, &token_hash(secret.expose()), clock.now())
-        .await?;
+    let sealed = match client.sealed_secret {
+        Some(_) => Some(sealer(config)?.seal(&secret, client_id)?),
+        None => None,
+    };
+    client_store::update_client_secret(
+        db,
+        client_id,
+        &token_hash(secret.expose()),
+        sealed.as_deref(),
+        clock.now(),
+    )
+    .await?;
     tracing::info!(client_id, "client secret rotated");
     Ok(secret)
+}
+
+/// The sealer for secrets the server must read back; needs `KEY_ENCRYPTION_KEY`.
+fn sealer(config: &Config) -> Result<Sealer, ServiceError> {
+    let key = config.key_encryption_key.as_ref().ok_or_else(|| {
+        ServiceError::Invalid(
+            "client_secret_jwt needs KEY_ENCRYPTION_KEY to keep the secret sealed".into(),
+        )
+    })?;
+    Ok(Sealer::new(key)?)
 }
 
 fn canonical(username: &str) -> Result<String, ServiceError> {

@@ -83,6 +83,7 @@ pub async fn seed(
             default_audience: None,
             jwks: None,
             may_act_for: Vec::new(),
+            sealed_secret: None,
             redirect_uris: seed
                 .redirect_uris
                 .iter()

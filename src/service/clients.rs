@@ -1,7 +1,7 @@
 //! Loading client registrations and authenticating clients at the token endpoint.
 
 use crate::crypto::digest::{token_hash, token_hash_matches};
-use crate::crypto::jwt::verify_with_client_keys;
+use crate::crypto::jwt::{verify_with_client_keys, verify_with_secret};
 use crate::oidc::assertion;
 use crate::oidc::token::PresentedClient;
 use crate::oidc::{
@@ -65,6 +65,7 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
         default_audience: c.default_audience,
         jwks: c.jwks,
         may_act_for: c.may_act_for,
+        sealed_secret: c.sealed_secret,
     })
 }
 
@@ -91,7 +92,10 @@ pub async fn authenticate(
     match (credentials, client) {
         (PresentedClient::Assertion { assertion, .. }, Some(client))
             if client.client_type == ClientType::Confidential
-                && client.auth_method == AuthMethod::PrivateKeyJwt =>
+                && matches!(
+                    client.auth_method,
+                    AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt
+                ) =>
         {
             match check_assertion(state, &client, assertion).await? {
                 true => Ok(client),
@@ -134,10 +138,25 @@ async fn check_assertion(
     client: &Registration,
     assertion: &str,
 ) -> Result<bool, ServiceError> {
-    let Some(jwks) = &client.jwks else {
-        return Ok(false);
+    let verified = match (
+        client.auth_method,
+        &client.jwks,
+        &client.sealed_secret,
+        &state.sealer,
+    ) {
+        (AuthMethod::PrivateKeyJwt, Some(jwks), _, _) => verify_with_client_keys(assertion, jwks),
+        (AuthMethod::ClientSecretJwt, _, Some(sealed), Some(sealer)) => {
+            match sealer.open(sealed, client.id.as_str()) {
+                Some(secret) => verify_with_secret(assertion, &secret),
+                None => {
+                    tracing::error!(client_id = %client.id, "the client's sealed secret does not open: was KEY_ENCRYPTION_KEY changed?");
+                    return Ok(false);
+                }
+            }
+        }
+        _ => return Ok(false),
     };
-    let verified = match verify_with_client_keys(assertion, jwks) {
+    let verified = match verified {
         Ok(v) => v,
         Err(e) => {
             tracing::info!(client_id = %client.id, reason = %e, "client assertion signature refused");

@@ -30,6 +30,8 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Services it may request tokens on behalf of (the first version's `sub`).
     pub may_act_for: Vec<String>,
+    /// The secret sealed under `KEY_ENCRYPTION_KEY` (`client_secret_jwt` clients only).
+    pub sealed_secret: Option<String>,
     /// Registered redirect URIs, verbatim.
     pub redirect_uris: Vec<String>,
     /// Creation time.
@@ -51,6 +53,7 @@ struct ClientRow {
     default_audience: Option<String>,
     jwks: Option<String>,
     may_act_for: String,
+    sealed_secret: Option<String>,
     created_at: UnixTime,
     updated_at: UnixTime,
 }
@@ -69,6 +72,7 @@ impl ClientRow {
             default_audience: self.default_audience,
             jwks: self.jwks,
             may_act_for: from_json_list("clients.may_act_for", &self.may_act_for)?,
+            sealed_secret: self.sealed_secret,
             redirect_uris,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -77,11 +81,11 @@ impl ClientRow {
 }
 
 const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
-                       audiences, default_audience, jwks, may_act_for, created_at, updated_at";
+                       audiences, default_audience, jwks, may_act_for, sealed_secret, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
-                      grant_types, scopes, audiences, default_audience, jwks, may_act_for, created_at, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)";
+                      grant_types, scopes, audiences, default_audience, jwks, may_act_for, sealed_secret, created_at, \
+                      updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $10, $10)";
 
 /// What to do when the client id is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +124,7 @@ pub async fn insert_client(
             .bind(now)
             .bind(&client.jwks)
             .bind(to_json_list(&client.may_act_for))
+            .bind(&client.sealed_secret)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
@@ -170,15 +175,24 @@ pub async fn list_clients(db: &Db) -> Result<Vec<Client>, StoreError> {
         .collect()
 }
 
-/// Replaces a client's secret hash; false when there is no such client.
+/// Replaces a client's secret (its hash, and its sealed copy for `client_secret_jwt`
+/// clients); false when there is no such client.
 pub async fn update_client_secret(
     db: &Db,
     client_id: &str,
     secret_hash: &str,
+    sealed_secret: Option<&str>,
     now: UnixTime,
 ) -> Result<bool, StoreError> {
-    const SQL: &str = "UPDATE clients SET secret_hash = $1, updated_at = $2 WHERE client_id = $3";
-    let done = on_pool!(db, pool => sqlx::query(SQL).bind(secret_hash).bind(now).bind(client_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    const SQL: &str = "UPDATE clients SET secret_hash = $1, sealed_secret = $2, updated_at = $3 WHERE client_id = $4";
+    let done = on_pool!(db, pool => sqlx::query(SQL)
+        .bind(secret_hash)
+        .bind(sealed_secret)
+        .bind(now)
+        .bind(client_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
 

@@ -235,3 +235,111 @@ async fn registration_refuses_private_or_missing_keys() {
     .await;
     assert!(single.is_ok(), "a single JWK is accepted");
 }
+
+const SHARED: &str = "worker-shared-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA";
+
+fn hs256(secret: &str, claims: &Value) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(json!({ "alg": "HS256", "typ": "JWT" }).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+fn shared_secret_worker(secret: Option<&str>) -> ClientSpec {
+    ClientSpec {
+        client_id: "worker".into(),
+        name: None,
+        client_type: ClientType::Confidential,
+        redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: None,
+        audiences: vec!["logging-service".into()],
+        default_audience: None,
+        auth_method: Some(AuthMethod::ClientSecretJwt),
+        secret: secret.map(identity_backend::crypto::SecretString::new),
+        jwks: None,
+        may_act_for: vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_worker_signs_its_assertion_with_the_shared_secret() {
+    let app = TestApp::spawn_with(
+        identity_backend::config::Mode::Development,
+        &[(
+            "KEY_ENCRYPTION_KEY",
+            "sealing-key-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA",
+        )],
+    )
+    .await;
+    add_client(
+        &app.state.db,
+        &app.clock,
+        &app.state.config,
+        shared_secret_worker(Some(SHARED)),
+    )
+    .await
+    .unwrap();
+    let claims = |jti: &str| json!({ "iss": "worker", "sub": "worker", "aud": format!("{DEV_ISSUER}/token"), "exp": app.start + 60, "jti": jti });
+    let (status, body) = token_with(&app, &hs256(SHARED, &claims("s-1"))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = token_with(&app, &hs256(SHARED, &claims("s-1"))).await;
+    assert_eq!(status, 401, "replayed");
+    let (status, _) = token_with(
+        &app,
+        &hs256("not-the-secret-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5", &claims("s-2")),
+    )
+    .await;
+    assert_eq!(status, 401, "wrong secret");
+
+    // The database keeps the secret sealed, never in clear.
+    let identity_backend::store::Db::Sqlite(pool) = &app.state.db else {
+        panic!("SQLite")
+    };
+    let (sealed,): (Option<String>,) =
+        sqlx::query_as("SELECT sealed_secret FROM clients WHERE client_id = 'worker'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let sealed = sealed.unwrap();
+    assert!(sealed.starts_with("v1.") && !sealed.contains(SHARED));
+
+    // Rotation re-seals: the new secret works, the old one no longer does.
+    let new = identity_backend::service::admin::rotate_client_secret(
+        &app.state.db,
+        &app.clock,
+        &app.state.config,
+        "worker",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        token_with(&app, &hs256(new.expose(), &claims("s-3")))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        token_with(&app, &hs256(SHARED, &claims("s-4"))).await.0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn client_secret_jwt_needs_a_key_encryption_key() {
+    let app = TestApp::spawn().await;
+    let result = add_client(
+        &app.state.db,
+        &app.clock,
+        &app.state.config,
+        shared_secret_worker(Some(SHARED)),
+    )
+    .await;
+    assert!(result.is_err_and(|e| e.to_string().contains("KEY_ENCRYPTION_KEY")));
+}

@@ -24,6 +24,7 @@ fn client(client_type: ClientType) -> Registration {
         default_audience: None,
         jwks: None,
         may_act_for: vec![],
+        sealed_secret: None,
     }
 }
 
