@@ -590,3 +590,122 @@ async fn dot_env_is_read_and_the_environment_wins_over_it() {
         "the secret's value is not echoed: {err}"
     );
 }
+
+#[tokio::test]
+async fn machine_client_registration_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (key, _) = identity_backend::crypto::SigningKey::generate_rs256().unwrap();
+    let jwks = d.join("worker.jwks.json");
+    std::fs::write(
+        &jwks,
+        serde_json::json!({ "keys": [key.public_jwk()] }).to_string(),
+    )
+    .unwrap();
+    let jwks = jwks.to_string_lossy().into_owned();
+    let add = run(
+        d,
+        &[
+            "client",
+            "add",
+            "worker",
+            "--audience",
+            "logging-service",
+            "--auth-method",
+            "private_key_jwt",
+            "--jwks-file",
+            &jwks,
+            "--act-for",
+            "worker-b",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(add.status.success(), "{}", stderr(&add));
+    let text = stdout(&add);
+    assert!(
+        text.contains("private_key_jwt") && !text.contains("client secret:"),
+        "no secret for a key-authenticated client: {text}"
+    );
+
+    let missing = run(
+        d,
+        &[
+            "client",
+            "add",
+            "w2",
+            "--audience",
+            "a",
+            "--auth-method",
+            "private_key_jwt",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("--jwks-file"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let no_key = run(
+        d,
+        &[
+            "client",
+            "add",
+            "w3",
+            "--audience",
+            "a",
+            "--auth-method",
+            "client_secret_jwt",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(no_key.status.code(), Some(1));
+    assert!(
+        stderr(&no_key).contains("KEY_ENCRYPTION_KEY"),
+        "{}",
+        stderr(&no_key)
+    );
+    let with_key = run(
+        d,
+        &[
+            "client",
+            "add",
+            "w3",
+            "--audience",
+            "a",
+            "--auth-method",
+            "client_secret_jwt",
+        ],
+        None,
+        &[(
+            "KEY_ENCRYPTION_KEY",
+            "sealing-key-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA",
+        )],
+    )
+    .await;
+    assert!(
+        stdout(&with_key).contains("client secret: "),
+        "{}",
+        stderr(&with_key)
+    );
+
+    let bad_method = run(
+        d,
+        &["client", "add", "w4", "--auth-method", "magic"],
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        bad_method.status.code(),
+        Some(2),
+        "clap refuses unknown methods"
+    );
+}
