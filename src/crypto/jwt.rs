@@ -135,18 +135,7 @@ pub fn verify(
     keys: &KeySet,
     shared: Option<&SharedKey>,
 ) -> Result<Verified, JwtError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JwtError::TooLarge);
-    }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
-    if header.jku.is_some()
-        || header.jwk.is_some()
-        || header.x5u.is_some()
-        || header.x5c.is_some()
-        || header.crit.is_some()
-    {
-        return Err(JwtError::ForbiddenHeader);
-    }
+    let header = checked_header(token)?;
     let (key, alg) = match (header.alg, header.kid.as_deref()) {
         (Algorithm::HS256, None) => (
             &shared.ok_or(JwtError::UnknownKey)?.verifying,
@@ -161,7 +150,31 @@ pub fn verify(
             (key.verifying_key(), alg)
         }
     };
-    // Claims (exp, nbf, iss, aud) are checked by the caller against our own clock.
+    decode_verified(token, key, alg)
+}
+
+/// The header of a token we are willing to verify at all: within [`MAX_TOKEN_LEN`], well
+/// formed, and without `jku`, `jwk`, `x5u`, `x5c` (keys are never taken from the token) or
+/// `crit`.
+fn checked_header(token: &str) -> Result<jsonwebtoken::Header, JwtError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(JwtError::TooLarge);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
+    if header.jku.is_some()
+        || header.jwk.is_some()
+        || header.x5u.is_some()
+        || header.x5c.is_some()
+        || header.crit.is_some()
+    {
+        return Err(JwtError::ForbiddenHeader);
+    }
+    Ok(header)
+}
+
+/// Checks the signature with `key` and `alg` (chosen by the caller from the key) and returns
+/// the payload. Claims (exp, nbf, iss, aud) are the caller's to check, against our own clock.
+fn decode_verified(token: &str, key: &DecodingKey, alg: Algorithm) -> Result<Verified, JwtError> {
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
@@ -211,39 +224,13 @@ pub fn client_jwks(text: &str) -> Result<String, &'static str> {
 /// Verifies a client assertion signed with the client's own secret (`client_secret_jwt`,
 /// RFC 7523 §2.2 with HMAC): HS256, HS384 or HS512 only.
 pub fn verify_with_secret(token: &str, secret: &SecretString) -> Result<Verified, JwtError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JwtError::TooLarge);
-    }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
-    if header.jku.is_some()
-        || header.jwk.is_some()
-        || header.x5u.is_some()
-        || header.x5c.is_some()
-        || header.crit.is_some()
-    {
-        return Err(JwtError::ForbiddenHeader);
-    }
+    let header = checked_header(token)?;
     if header.alg.family() != AlgorithmFamily::Hmac {
         return Err(JwtError::AlgorithmNotAllowed);
     }
     let key =
         DecodingKey::from_secret(secret.expose().as_bytes()).map_err(|_| JwtError::UnknownKey)?;
-    let mut validation = Validation::new(header.alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(
-        |e| match e.kind() {
-            ErrorKind::InvalidSignature => JwtError::BadSignature,
-            _ => JwtError::Malformed,
-        },
-    )?;
-    Ok(Verified {
-        alg: header.alg,
-        typ: data.header.typ,
-        claims: data.claims,
-    })
+    decode_verified(token, &key, header.alg)
 }
 
 /// Verifies a token signed with one of a client's registered keys (`private_key_jwt`).
@@ -251,18 +238,7 @@ pub fn verify_with_secret(token: &str, secret: &SecretString) -> Result<Verified
 /// The key is chosen by `kid` (or is the only one); the algorithm must belong to the key's
 /// family and match the key's `alg` when it names one, never HMAC or `none`.
 pub fn verify_with_client_keys(token: &str, jwks: &str) -> Result<Verified, JwtError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(JwtError::TooLarge);
-    }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
-    if header.jku.is_some()
-        || header.jwk.is_some()
-        || header.x5u.is_some()
-        || header.x5c.is_some()
-        || header.crit.is_some()
-    {
-        return Err(JwtError::ForbiddenHeader);
-    }
+    let header = checked_header(token)?;
     let set: JwkSet = serde_json::from_str(jwks).map_err(|_| JwtError::UnknownKey)?;
     let jwk = match (&header.kid, set.keys.as_slice()) {
         (Some(kid), _) => set.find(kid).ok_or(JwtError::UnknownKey)?,
@@ -280,23 +256,7 @@ pub fn verify_with_client_keys(token: &str, jwks: &str) -> Result<Verified, JwtE
     {
         return Err(JwtError::AlgorithmNotAllowed);
     }
-    let mut validation = Validation::new(header.alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(
-        |e| match e.kind() {
-            ErrorKind::InvalidSignature => JwtError::BadSignature,
-            ErrorKind::InvalidAlgorithm => JwtError::AlgorithmNotAllowed,
-            _ => JwtError::Malformed,
-        },
-    )?;
-    Ok(Verified {
-        alg: header.alg,
-        typ: data.header.typ,
-        claims: data.claims,
-    })
+    decode_verified(token, &key, header.alg)
 }
 
 #[cfg(test)]
