@@ -554,8 +554,17 @@ fn demo_user(raw: &sources::RawSettings, mode: Mode) -> Result<Option<DemoUser>,
     };
     let username =
         Username::parse(&name).map_err(|e| ConfigError::new("DEMO_USERNAME", e.to_string()))?;
-    if let (Some(password), Mode::Production) = (&raw.demo_password, mode) {
-        require_strong("DEMO_PASSWORD", password, 12)?;
+    match (&raw.demo_password, mode) {
+        (Some(password), Mode::Production) => require_strong("DEMO_PASSWORD", password, 12)?,
+        // Dev mode prints a generated password once; production prints no secrets, so a
+        // generated one would be known to nobody.
+        (None, Mode::Production) => {
+            return Err(ConfigError::new(
+                "DEMO_PASSWORD",
+                "is required with DEMO_USERNAME outside dev mode (or create users with `identity-backend user add`)",
+            ));
+        }
+        (_, Mode::Development) => {}
     }
     Ok(Some(DemoUser {
         username,
