@@ -86,6 +86,8 @@ impl Application {
             .map(crate::crypto::seal::Sealer::new)
             .transpose()
             .context("KEY_ENCRYPTION_KEY cannot be used")?;
+        let successor_key = crate::crypto::successor::SuccessorKey::new(&config.session_secret)
+            .context("SESSION_SECRET cannot key refresh tokens")?;
         let seeded = bootstrap::seed(&db, &hasher, &clock, &config)
             .await
             .context("cannot create the configured demo user and clients")?;
@@ -99,6 +101,7 @@ impl Application {
             hasher,
             discovery,
             sealer,
+            successor_key,
         };
         Ok(Self {
             listener,

@@ -28,6 +28,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// Derives refresh tokens' successors.
+    pub successor_key: crate::crypto::successor::SuccessorKey,
     /// Opens sealed client secrets, when `KEY_ENCRYPTION_KEY` is set.
     pub sealer: Option<crate::crypto::seal::Sealer>,
 }

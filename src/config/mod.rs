@@ -185,6 +185,10 @@ pub struct Config {
     pub session_max_secs: i64,
     /// Key for secrets the server must read back (`KEY_ENCRYPTION_KEY`).
     pub key_encryption_key: Option<SecretString>,
+    /// Lifetime of a refresh token, seconds (each rotation starts a new one).
+    pub refresh_token_ttl_secs: i64,
+    /// How long after a rotation a retry with the old refresh token gets the same new one.
+    pub refresh_reuse_grace_secs: i64,
 }
 
 impl Config {
@@ -350,6 +354,14 @@ impl Config {
         )? * 60;
         let session_max_secs =
             bounded("SESSION_MAX_HOURS", raw.session_max_hours, 1, 365 * 24)? * 3600;
+        let refresh_token_ttl_secs =
+            bounded("REFRESH_TOKEN_DAYS", raw.refresh_token_days, 1, 365)? * 86_400;
+        let refresh_reuse_grace_secs = bounded(
+            "REFRESH_REUSE_GRACE_SECONDS",
+            raw.refresh_reuse_grace_seconds,
+            0,
+            120,
+        )?;
         let body_limit = bounded("BODY_LIMIT_BYTES", raw.body_limit_bytes, 1024, 1024 * 1024)?;
 
         let database_url = DatabaseUrl(
@@ -378,6 +390,8 @@ impl Config {
             session_idle_secs,
             session_max_secs,
             key_encryption_key: raw.key_encryption_key.clone(),
+            refresh_token_ttl_secs,
+            refresh_reuse_grace_secs,
             keys_reload_secs: raw.keys_reload_seconds,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })

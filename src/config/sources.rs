@@ -54,6 +54,8 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("SESSION_IDLE_MINUTES", Kind::Scalar),
     ("SESSION_MAX_HOURS", Kind::Scalar),
     ("KEY_ENCRYPTION_KEY", Kind::Secret),
+    ("REFRESH_TOKEN_DAYS", Kind::Scalar),
+    ("REFRESH_REUSE_GRACE_SECONDS", Kind::Scalar),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -110,6 +112,8 @@ pub struct RawSettings {
     pub session_max_hours: u64,
     #[serde(skip_serializing)]
     pub key_encryption_key: Option<SecretString>,
+    pub refresh_token_days: u64,
+    pub refresh_reuse_grace_seconds: u64,
 }
 
 impl Default for RawSettings {
@@ -141,6 +145,8 @@ impl Default for RawSettings {
             session_idle_minutes: 8 * 60,
             session_max_hours: 24,
             key_encryption_key: None,
+            refresh_token_days: 30,
+            refresh_reuse_grace_seconds: 10,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod password;
 pub mod random;
 pub mod seal;
 pub mod secret;
+pub mod successor;
 
 pub use keys::SigningKey;
 pub use keyset::{KeyRing, KeySet};

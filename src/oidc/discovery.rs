@@ -52,7 +52,7 @@ impl ProviderMetadata {
             scopes_supported: KNOWN_SCOPES,
             response_types_supported: &["code"],
             response_modes_supported: &["query"],
-            grant_types_supported: &["authorization_code", "client_credentials"],
+            grant_types_supported: &["authorization_code", "refresh_token", "client_credentials"],
             subject_types_supported: &["public"],
             id_token_signing_alg_values_supported: &["RS256"],
             token_endpoint_auth_methods_supported: AuthMethod::ALL

@@ -152,6 +152,13 @@ pub enum Grant {
         /// PKCE verifier.
         code_verifier: Option<String>,
     },
+    /// RFC 6749 §6: a new access token for a refresh token.
+    RefreshToken {
+        /// The refresh token.
+        refresh_token: String,
+        /// A narrower scope, if asked for.
+        scope: Option<String>,
+    },
     /// RFC 6749 §4.4: a client's token for itself.
     ClientCredentials {
         /// Requested scopes.
@@ -172,6 +179,13 @@ pub fn parse_grant(params: &Params) -> Result<Grant, OAuthError> {
                 .to_owned(),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
+        }),
+        Some("refresh_token") => Ok(Grant::RefreshToken {
+            refresh_token: params
+                .get("refresh_token")
+                .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?
+                .to_owned(),
+            scope: params.get("scope").map(str::to_owned),
         }),
         Some("client_credentials") => Ok(Grant::ClientCredentials {
             scope: params.get("scope").map(str::to_owned),

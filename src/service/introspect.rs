@@ -3,10 +3,11 @@
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
+use crate::crypto::digest::token_hash;
 use crate::oidc::token::presented_client;
 use crate::oidc::{ClientType, ErrorCode, OAuthError, Params};
 use crate::state::AppState;
-use crate::store::revocations;
+use crate::store::{refresh_tokens, revocations};
 
 use super::ServiceError;
 use super::clients::authenticate;
@@ -58,6 +59,15 @@ pub async fn revoke(
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    // A refresh token (opaque): revoking it ends its whole family (RFC 7009 §2.1).
+    if let Some(refresh) = refresh_tokens::find_refresh_token(&state.db, &token_hash(token)).await?
+    {
+        if refresh.client_id == client.id.as_str() {
+            refresh_tokens::revoke_family(&state.db, &refresh.family_id, state.clock.now()).await?;
+            tracing::info!(client_id = %client.id, "refresh token revoked");
+        }
+        return Ok(());
+    }
     let Ok(claims) = verify_token(state, token, None).await? else {
         return Ok(());
     };

@@ -30,6 +30,9 @@ pub struct TokenResponse {
     /// The ID token, for OpenID requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// A refresh token, when offline access was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// Granted scopes.
     pub scope: String,
 }
@@ -62,6 +65,10 @@ pub async fn token(
             )
             .await
         }
+        Grant::RefreshToken {
+            refresh_token,
+            scope,
+        } => super::refresh::redeem(state, &client, &refresh_token, scope.as_deref()).await,
         Grant::ClientCredentials { scope, audience } => {
             let (scope, audience) = machine_grant(&client, scope.as_deref(), audience.as_deref())?;
             let access_token =
@@ -71,6 +78,7 @@ pub async fn token(
                 token_type: "Bearer",
                 expires_in: state.config.token_ttl_secs,
                 id_token: None,
+                refresh_token: None,
                 scope: scope.to_string(),
             })
         }
@@ -227,47 +235,85 @@ async fn redeem_code(
 
     let scope = ScopeSet::parse(&stored.scope).unwrap_or_default();
     let ttl = state.config.token_ttl_secs;
-    let issuer = state.config.issuer.as_str().to_owned();
-    let audience = client
-        .default_audience
-        .clone()
-        .unwrap_or_else(|| client.id.as_str().to_owned());
-    let access = TokenClaims {
-        iss: issuer.clone(),
-        sub: user.id.clone(),
-        aud: audience.clone(),
-        iat: now,
-        exp: now + ttl,
-        jti,
-        client_id: Some(client.id.as_str().to_owned()),
-        scope: Some(scope.to_string()),
-        auth_time: Some(stored.auth_time),
-        sid: stored.session_id.clone(),
-        act: None,
+    let grant = UserGrant {
+        user: &user,
+        scope: &scope,
+        auth_time: stored.auth_time,
+        sid: stored.session_id.as_deref(),
     };
-    let access_token = sign_for_audience(state, &audience, TokenType::AccessToken, access).await?;
+    let access_token = mint_user_access_token(state, client, &grant, jti).await?;
     let id_token = IdTokenClaims {
-        iss: issuer,
+        iss: state.config.issuer.as_str().to_owned(),
         sub: user.id.clone(),
         aud: client.id.as_str().to_owned(),
         exp: now + ttl,
         iat: now,
         auth_time: stored.auth_time,
-        nonce: stored.nonce,
+        nonce: stored.nonce.clone(),
         at_hash: at_hash(&access_token),
-        sid: stored.session_id,
+        sid: stored.session_id.clone(),
         profile: user_claims(&user, &scope),
     };
     // ID tokens are for the client, which verifies them with our JWKS: always our own key.
     let id_token = sign_with_key(state, TokenType::Jwt, id_token).await?;
+    // RFC 6749 §6 / OIDC Core §11: offline access for clients allowed the refresh grant.
+    let refresh_token =
+        if scope.contains("offline_access") && client.allows(GrantType::RefreshToken) {
+            Some(super::refresh::issue(state, client, &grant, None).await?)
+        } else {
+            None
+        };
     tracing::info!(client_id = %client.id, user_id = %user.id, grant = "authorization_code", "tokens issued");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: ttl,
         id_token: Some(id_token),
+        refresh_token,
         scope: scope.to_string(),
     })
+}
+
+/// What a user granted a client: whose, which scopes, and from which sign-in.
+#[derive(Clone, Copy, Debug)]
+pub struct UserGrant<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// The scopes for this token.
+    pub scope: &'a ScopeSet,
+    /// When the user signed in.
+    pub auth_time: i64,
+    /// The browser session.
+    pub sid: Option<&'a str>,
+}
+
+/// A user's access token for `client` (RFC 9068), for the client's default audience (or the
+/// client itself).
+pub async fn mint_user_access_token(
+    state: &AppState,
+    client: &Registration,
+    grant: &UserGrant<'_>,
+    jti: String,
+) -> Result<String, ServiceError> {
+    let now = state.clock.now();
+    let audience = client
+        .default_audience
+        .clone()
+        .unwrap_or_else(|| client.id.as_str().to_owned());
+    let access = TokenClaims {
+        iss: state.config.issuer.as_str().to_owned(),
+        sub: grant.user.id.clone(),
+        aud: audience.clone(),
+        iat: now,
+        exp: now + state.config.token_ttl_secs,
+        jti,
+        client_id: Some(client.id.as_str().to_owned()),
+        scope: Some(grant.scope.to_string()),
+        auth_time: Some(grant.auth_time),
+        sid: grant.sid.map(str::to_owned),
+        act: None,
+    };
+    sign_for_audience(state, &audience, TokenType::AccessToken, access).await
 }
 
 /// The user's claims that `scope` releases (OIDC Core §5.4).

@@ -7,6 +7,7 @@
 pub mod clients;
 pub mod codes;
 pub mod keys;
+pub mod refresh_tokens;
 pub mod revocations;
 pub mod sessions;
 pub mod users;

@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod jwks;
 mod migrations;
+mod refresh;
 mod rp_library;
 mod service_tokens;
 mod storage;
