@@ -83,6 +83,16 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List a user's browser sessions.
+    Sessions {
+        /// Login name.
+        username: String,
+    },
+    /// Sign a user out everywhere: end every session and revoke every refresh token.
+    Logout {
+        /// Login name.
+        username: String,
+    },
     /// Stop a user from signing in.
     Disable {
         /// Login name.
@@ -459,6 +469,26 @@ async fn user(cmd: UserCommand, db: &Db, clock: &Clock) -> Result<(), ServiceErr
             let generated = admin::set_password(db, &hasher()?, clock, &username, password).await?;
             println!("password changed for {username}");
             print_generated("password", generated);
+        }
+        UserCommand::Sessions { username } => {
+            let sessions = admin::user_sessions(db, clock, &username).await?;
+            if sessions.is_empty() {
+                println!("{username} has no active sessions");
+            }
+            for s in sessions {
+                let signed_in = s.auth_time.map_or_else(|| "-".to_owned(), when);
+                println!(
+                    "{}  signed in {signed_in}  expires {}",
+                    s.sid.as_deref().unwrap_or("-"),
+                    when(s.expires_at)
+                );
+            }
+        }
+        UserCommand::Logout { username } => {
+            let (sessions, tokens) = admin::logout_user(db, clock, &username).await?;
+            println!(
+                "signed {username} out: {sessions} session(s) ended, {tokens} refresh token(s) revoked"
+            );
         }
         UserCommand::Disable { username } => {
             admin::set_account_state(db, clock, &username, AccountState::Disabled).await?;

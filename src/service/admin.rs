@@ -125,6 +125,52 @@ pub async fn delete_user(db: &Db, username: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// One of a user's browser sessions, for `user sessions`.
+#[derive(Debug)]
+pub struct SessionReport {
+    /// The session's public id (the ID token's `sid`).
+    pub sid: Option<String>,
+    /// When the user signed in.
+    pub auth_time: Option<i64>,
+    /// When it ends unless used.
+    pub expires_at: i64,
+}
+
+/// A user's live browser sessions.
+pub async fn user_sessions(
+    db: &Db,
+    clock: &Clock,
+    username: &str,
+) -> Result<Vec<SessionReport>, ServiceError> {
+    let user = find_user(db, username).await?;
+    Ok(
+        crate::store::sessions::list_user_sessions(db, &user.id, clock.now())
+            .await?
+            .into_iter()
+            .map(|s| SessionReport {
+                sid: s.sid,
+                auth_time: s.auth_time,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+    )
+}
+
+/// Signs a user out everywhere: ends every browser session and revokes every refresh token.
+/// Returns how many of each.
+pub async fn logout_user(
+    db: &Db,
+    clock: &Clock,
+    username: &str,
+) -> Result<(u64, u64), ServiceError> {
+    let user = find_user(db, username).await?;
+    let sessions = crate::store::sessions::delete_user_sessions(db, &user.id).await?;
+    let tokens =
+        crate::store::refresh_tokens::revoke_user_tokens(db, &user.id, clock.now()).await?;
+    tracing::info!(user_id = %user.id, sessions, tokens, "user signed out everywhere");
+    Ok((sessions, tokens))
+}
+
 /// A client to register.
 #[derive(Debug)]
 pub struct ClientSpec {

@@ -89,3 +89,12 @@ pub async fn revoke_family(db: &Db, family_id: &str, now: UnixTime) -> Result<u6
         on_pool!(db, pool => sqlx::query(SQL).bind(now).bind(family_id).execute(pool).await.map(|r| r.rows_affected()))?,
     )
 }
+
+/// Revokes every live refresh token of a user; returns how many.
+pub async fn revoke_user_tokens(db: &Db, user_id: &str, now: UnixTime) -> Result<u64, StoreError> {
+    const SQL: &str =
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL";
+    Ok(
+        on_pool!(db, pool => sqlx::query(SQL).bind(now).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?,
+    )
+}

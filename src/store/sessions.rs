@@ -84,3 +84,25 @@ pub async fn delete_session(db: &Db, id_hash: &str) -> Result<(), StoreError> {
     on_pool!(db, pool => sqlx::query(SQL).bind(id_hash).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// A user's live sessions, newest sign-in first.
+pub async fn list_user_sessions(
+    db: &Db,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<Vec<StoredSession>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY auth_time DESC, sid"
+    );
+    Ok(
+        on_pool!(db, pool => sqlx::query_as::<_, StoredSession>(&sql).bind(user_id).bind(now).fetch_all(pool).await)?,
+    )
+}
+
+/// Deletes every session of a user; returns how many there were.
+pub async fn delete_user_sessions(db: &Db, user_id: &str) -> Result<u64, StoreError> {
+    const SQL: &str = "DELETE FROM sessions WHERE user_id = $1";
+    Ok(
+        on_pool!(db, pool => sqlx::query(SQL).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?,
+    )
+}

@@ -709,3 +709,67 @@ async fn machine_client_registration_flags() {
         "clap refuses unknown methods"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_logout_ends_every_session_and_refresh_token() {
+    use crate::helpers::{gateway_query, query_of};
+    let app = TestApp::spawn().await;
+    app.add_user("alice", "pw").await;
+    let query = gateway_query("").replace("scope=openid", "scope=openid%20offline_access");
+    let to = app.sign_in(&app.client, &query, "alice", "pw").await;
+    let tokens: serde_json::Value = app
+        .redeem(&query_of(&to)["code"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other_browser = crate::helpers::browser();
+    app.sign_in(&other_browser, &gateway_query(""), "alice", "pw")
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = app.state.config.database_url.expose().to_owned();
+    let env = [("DATABASE_URL", db.as_str())];
+    let list = stdout(&run(dir.path(), &["user", "sessions", "alice"], None, &env).await);
+    assert_eq!(list.lines().count(), 2, "two browsers: {list}");
+    let sid = crate::helpers::claims_of(tokens["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(list.contains(&sid), "the ID token's sid is listed: {list}");
+
+    let out = run(dir.path(), &["user", "logout", "alice"], None, &env).await;
+    assert!(
+        stdout(&out).contains("2 session(s) ended, 1 refresh token(s) revoked"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        app.authorize(&app.client, &gateway_query(""))
+            .await
+            .status(),
+        200,
+        "signed out: the form again"
+    );
+    assert_eq!(
+        app.authorize(&other_browser, &gateway_query(""))
+            .await
+            .status(),
+        200
+    );
+    let refresh = app
+        .client
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", crate::helpers::CLIENT_ID),
+            ("client_secret", crate::helpers::CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 400, "the refresh token is revoked");
+    let none = stdout(&run(dir.path(), &["user", "sessions", "alice"], None, &env).await);
+    assert!(none.contains("no active sessions"), "{none}");
+}
