@@ -114,7 +114,7 @@ enum UserCommand {
 enum ClientCommand {
     /// Register a client; a confidential client's secret is generated and printed once
     /// unless --secret-stdin is given.
-    Add(ClientAddArgs),
+    Add(Box<ClientAddArgs>),
     /// List clients.
     List,
     /// Show one client.
@@ -166,6 +166,10 @@ struct ClientAddArgs {
     /// Read the client secret from standard input instead of generating one.
     #[arg(long)]
     secret_stdin: bool,
+    /// Where the browser may be sent after signing out (RP-Initiated Logout), matched
+    /// exactly; repeatable.
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
     /// A service this client may request tokens on behalf of (the first version's `sub`);
     /// repeatable.
     #[arg(long = "act-for")]
@@ -538,6 +542,7 @@ async fn client(
                 secret,
                 jwks,
                 may_act_for: args.act_for,
+                post_logout_redirect_uris: args.post_logout_redirect_uris,
             };
             let (client, generated) = admin::add_client(db, clock, config, spec).await?;
             print_client(&client);

@@ -44,7 +44,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::authorize::handle).post(routes::authorize::handle),
         )
         .route("/login", post(routes::login::post))
-        .route("/logout", get(routes::logout::get))
+        .route(
+            "/logout",
+            get(routes::logout::handle).post(routes::logout::handle),
+        )
         .layer(session_layer(&state));
     let mut routes = Router::new()
         .merge(browser)

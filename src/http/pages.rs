@@ -44,6 +44,20 @@ pub struct LoginPage<'a> {
     pub username: &'a str,
 }
 
+/// The sign-out confirmation (RP-Initiated Logout without a valid `id_token_hint`).
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    /// Shared parts.
+    pub page: Chrome,
+    /// Where the form posts (`{issuer}/logout`).
+    pub action: String,
+    /// The session's CSRF token.
+    pub csrf_token: &'a str,
+    /// The request's parameters, carried to the confirmation (checked again there).
+    pub carried: Vec<(&'a str, &'a str)>,
+}
+
 /// A page that says one thing: an error, or that the user signed out.
 #[derive(Template)]
 #[template(path = "message.html")]

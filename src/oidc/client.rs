@@ -176,6 +176,8 @@ pub struct Registration {
     pub may_act_for: Vec<String>,
     /// Its secret sealed under `KEY_ENCRYPTION_KEY` (`client_secret_jwt`).
     pub sealed_secret: Option<String>,
+    /// Where the browser may go after RP-initiated logout.
+    pub post_logout_redirect_uris: Vec<super::RedirectUri>,
 }
 
 impl Registration {

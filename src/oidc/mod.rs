@@ -11,6 +11,7 @@ pub mod client;
 pub mod discovery;
 pub mod error;
 pub mod issuer;
+pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;

@@ -199,6 +199,8 @@ pub struct ClientSpec {
     pub jwks: Option<String>,
     /// Services it may request tokens on behalf of.
     pub may_act_for: Vec<String>,
+    /// Where the browser may be sent after signing out (RP-Initiated Logout).
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// Registers a client. Returns it and its generated secret, if one was generated.
@@ -216,6 +218,15 @@ pub async fn add_client(
             RedirectUri::parse(u, config.redirect_uri_policy())
                 .map(|r| r.as_str().to_owned())
                 .map_err(|e| ServiceError::Invalid(format!("redirect URI {u}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let post_logout_redirect_uris = spec
+        .post_logout_redirect_uris
+        .iter()
+        .map(|u| {
+            RedirectUri::parse(u, config.redirect_uri_policy())
+                .map(|r| r.as_str().to_owned())
+                .map_err(|e| ServiceError::Invalid(format!("post-logout redirect URI {u}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let grant_types = if spec.grant_types.is_empty() {
@@ -319,6 +330,7 @@ pub async fn add_client(
         jwks,
         may_act_for: spec.may_act_for,
         sealed_secret,
+        post_logout_redirect_uris,
         redirect_uris,
         created_at: clock.now(),
         updated_at: clock.now(),

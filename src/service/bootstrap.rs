@@ -84,6 +84,7 @@ pub async fn seed(
             jwks: None,
             may_act_for: Vec::new(),
             sealed_secret: None,
+            post_logout_redirect_uris: Vec::new(),
             redirect_uris: seed
                 .redirect_uris
                 .iter()

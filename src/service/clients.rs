@@ -66,6 +66,14 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
         jwks: c.jwks,
         may_act_for: c.may_act_for,
         sealed_secret: c.sealed_secret,
+        post_logout_redirect_uris: c
+            .post_logout_redirect_uris
+            .iter()
+            .map(|u| {
+                RedirectUri::parse(u, RedirectUriPolicy::AllowHttpLoopback)
+                    .map_err(|_| corrupt("post_logout_redirect_uri"))
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod introspect;
 pub mod keys;
+pub mod logout;
 pub mod refresh;
 pub mod token;
 pub mod tokens;

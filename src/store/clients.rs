@@ -32,6 +32,8 @@ pub struct Client {
     pub may_act_for: Vec<String>,
     /// The secret sealed under `KEY_ENCRYPTION_KEY` (`client_secret_jwt` clients only).
     pub sealed_secret: Option<String>,
+    /// Where the browser may go after RP-initiated logout, verbatim.
+    pub post_logout_redirect_uris: Vec<String>,
     /// Registered redirect URIs, verbatim.
     pub redirect_uris: Vec<String>,
     /// Creation time.
@@ -54,6 +56,7 @@ struct ClientRow {
     jwks: Option<String>,
     may_act_for: String,
     sealed_secret: Option<String>,
+    post_logout_redirect_uris: String,
     created_at: UnixTime,
     updated_at: UnixTime,
 }
@@ -73,6 +76,10 @@ impl ClientRow {
             jwks: self.jwks,
             may_act_for: from_json_list("clients.may_act_for", &self.may_act_for)?,
             sealed_secret: self.sealed_secret,
+            post_logout_redirect_uris: from_json_list(
+                "clients.post_logout_redirect_uris",
+                &self.post_logout_redirect_uris,
+            )?,
             redirect_uris,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -81,11 +88,13 @@ impl ClientRow {
 }
 
 const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
-                       audiences, default_audience, jwks, may_act_for, sealed_secret, created_at, updated_at";
+                       audiences, default_audience, jwks, may_act_for, sealed_secret, post_logout_redirect_uris, \
+                       created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
-                      grant_types, scopes, audiences, default_audience, jwks, may_act_for, sealed_secret, created_at, \
-                      updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $10, $10)";
+                      grant_types, scopes, audiences, default_audience, jwks, may_act_for, sealed_secret, \
+                      post_logout_redirect_uris, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $10, $10)";
 
 /// What to do when the client id is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +134,7 @@ pub async fn insert_client(
             .bind(&client.jwks)
             .bind(to_json_list(&client.may_act_for))
             .bind(&client.sealed_secret)
+            .bind(to_json_list(&client.post_logout_redirect_uris))
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;

@@ -26,6 +26,7 @@ async fn worker(app: &TestApp) -> SigningKey {
         secret: None,
         jwks: Some(json!({ "keys": [key.public_jwk()] }).to_string()),
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -193,6 +194,7 @@ async fn registration_refuses_private_or_missing_keys() {
         secret: None,
         jwks,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     let mut private = key.public_jwk().clone();
     private["d"] = json!("c2VjcmV0");
@@ -265,6 +267,7 @@ fn shared_secret_worker(secret: Option<&str>) -> ClientSpec {
         secret: secret.map(identity_backend::crypto::SecretString::new),
         jwks: None,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     }
 }
 

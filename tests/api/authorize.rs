@@ -27,6 +27,7 @@ async fn register(app: &TestApp, id: &str, name: &str, client_type: ClientType, 
             .then(|| SecretString::new(format!("{id}-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA"))),
         jwks: None,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -517,7 +518,18 @@ async fn authorize_accepts_post_and_logout_ends_the_session() {
         .unwrap();
     assert_eq!(post.status(), 302, "POST /authorize with a session");
 
-    let out = app.get("/logout").await;
+    // Without an id_token_hint, /logout asks first; the confirmation signs out.
+    let ask = app.get("/logout").await;
+    assert_eq!(ask.status(), 200);
+    let page = ask.text().await.unwrap();
+    assert!(page.contains("Sign out?"));
+    let out = app
+        .client
+        .post(app.url("/logout"))
+        .form(&form_fields(&page))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 200);
     assert!(out.text().await.unwrap().contains("signed out"));
     let again = app.authorize(&app.client, &gateway_query("")).await;

@@ -8,6 +8,7 @@ mod discovery;
 mod health;
 mod helpers;
 mod jwks;
+mod logout;
 mod migrations;
 mod refresh;
 mod rp_library;

@@ -194,6 +194,7 @@ async fn a_refresh_token_works_only_for_its_client() {
         )),
         jwks: None,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     identity_backend::service::admin::add_client(
         &app.state.db,

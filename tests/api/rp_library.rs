@@ -133,6 +133,7 @@ async fn register_public_client(app: &TestApp) {
         secret: None,
         jwks: None,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

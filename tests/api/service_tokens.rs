@@ -27,6 +27,7 @@ async fn with_worker(app: &TestApp) {
         secret: Some(SecretString::new(WORKER_SECRET)),
         jwks: None,
         may_act_for: vec!["careergpt-worker".into()],
+        post_logout_redirect_uris: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -403,6 +404,7 @@ async fn public_clients_cannot_introspect() {
         secret: None,
         jwks: None,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

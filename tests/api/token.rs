@@ -324,6 +324,7 @@ async fn codes_expire_and_are_bound_to_client_and_redirect_uri() {
         secret: Some(SecretString::new("thief-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA")),
         jwks: None,
         may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

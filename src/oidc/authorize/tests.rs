@@ -25,6 +25,7 @@ fn client(client_type: ClientType) -> Registration {
         jwks: None,
         may_act_for: vec![],
         sealed_secret: None,
+        post_logout_redirect_uris: vec![],
     }
 }
 
