@@ -13,6 +13,14 @@ pub fn reject_query(rejection: QueryRejection) -> ApiError {
     ApiError::invalid_request("the query string is malformed")
 }
 
+/// Whether the body is declared `application/x-www-form-urlencoded`.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
 /// A body that is either a JSON object or an HTML form, as an object of values.
 ///
 /// Any body that is not a form is read as JSON, whatever its `Content-Type`, as the Flask
@@ -20,10 +28,7 @@ pub fn reject_query(rejection: QueryRejection) -> ApiError {
 ///
 /// Form fields become strings; RFC 6749 §3.1: a parameter sent twice is an error.
 pub fn json_or_form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let is_form = is_form(headers);
     // `curl -d '{"token": …}'` labels JSON as a form; a body that opens like an object is JSON.
     let looks_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if is_form && !looks_like_json {

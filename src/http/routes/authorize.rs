@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ApiError;
+use crate::http::extract::is_form;
 use crate::http::pages::{self, Chrome, LoginPage};
 use crate::http::session::BrowserSession;
 use crate::oidc::Params;
@@ -113,11 +114,4 @@ pub fn invalid_link(state: &AppState, detail: &str) -> Response {
             "Go back to the application you came from and start again. If this keeps happening, tell its administrator.",
         ),
     )
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
+use crate::http::extract::is_form;
 use crate::oidc::Params;
 use crate::service::token::{legacy_service_token, token};
 use crate::state::AppState;
@@ -67,15 +68,13 @@ enum Body {
 }
 
 fn content_type(headers: &HeaderMap) -> Body {
-    let value = headers
+    let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if value.starts_with("application/x-www-form-urlencoded") {
-        Body::Form
-    } else if value.starts_with("application/json") {
-        Body::Json
-    } else {
-        Body::Other
+        .is_some_and(|v| v.starts_with("application/json"));
+    match (is_form(headers), json) {
+        (true, _) => Body::Form,
+        (false, true) => Body::Json,
+        (false, false) => Body::Other,
     }
 }
