@@ -2,10 +2,11 @@
 
 use identity_backend::crypto::SigningKey;
 use identity_backend::crypto::jwt::{Signer, TokenType, sign};
-use identity_backend::oidc::{AuthMethod, ClientType, GrantType};
+use identity_backend::oidc::{AuthMethod, GrantType};
 use identity_backend::service::admin::{ClientSpec, add_client};
 use serde_json::{Value, json};
 
+use crate::helpers::client_spec;
 use crate::helpers::{DEV_ISSUER, TestApp};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -14,19 +15,11 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 async fn worker(app: &TestApp) -> SigningKey {
     let (key, _) = SigningKey::generate_rs256().unwrap();
     let spec = ClientSpec {
-        client_id: "worker".into(),
-        name: None,
-        client_type: ClientType::Confidential,
-        redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
-        scopes: None,
         audiences: vec!["logging-service".into()],
-        default_audience: None,
         auth_method: Some(AuthMethod::PrivateKeyJwt),
-        secret: None,
         jwks: Some(json!({ "keys": [key.public_jwk()] }).to_string()),
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("worker")
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -182,19 +175,11 @@ async fn registration_refuses_private_or_missing_keys() {
     let app = TestApp::spawn().await;
     let (key, _) = SigningKey::generate_rs256().unwrap();
     let spec = |jwks: Option<String>, method: AuthMethod| ClientSpec {
-        client_id: "w".into(),
-        name: None,
-        client_type: ClientType::Confidential,
-        redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
-        scopes: None,
         audiences: vec!["a".into()],
-        default_audience: None,
         auth_method: Some(method),
-        secret: None,
         jwks,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("w")
     };
     let mut private = key.public_jwk().clone();
     private["d"] = json!("c2VjcmV0");
@@ -255,19 +240,11 @@ fn hs256(secret: &str, claims: &Value) -> String {
 
 fn shared_secret_worker(secret: Option<&str>) -> ClientSpec {
     ClientSpec {
-        client_id: "worker".into(),
-        name: None,
-        client_type: ClientType::Confidential,
-        redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
-        scopes: None,
         audiences: vec!["logging-service".into()],
-        default_audience: None,
         auth_method: Some(AuthMethod::ClientSecretJwt),
         secret: secret.map(identity_backend::crypto::SecretString::new),
-        jwks: None,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("worker")
     }
 }
 

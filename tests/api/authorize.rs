@@ -5,6 +5,7 @@ use identity_backend::crypto::SecretString;
 use identity_backend::oidc::ClientType;
 use identity_backend::service::admin::{ClientSpec, add_client};
 
+use crate::helpers::client_spec;
 use crate::helpers::{
     CLIENT_ID, DEV_ISSUER, REDIRECT_URI, TestApp, browser, form_fields, gateway_query, location,
     query_of, urlencode,
@@ -14,20 +15,12 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 async fn register(app: &TestApp, id: &str, name: &str, client_type: ClientType, redirect: &str) {
     let spec = ClientSpec {
-        client_id: id.into(),
         name: Some(name.into()),
         client_type,
         redirect_uris: vec![redirect.into()],
-        grant_types: vec![],
-        scopes: None,
-        audiences: vec![],
-        default_audience: None,
-        auth_method: None,
         secret: (client_type == ClientType::Confidential)
             .then(|| SecretString::new(format!("{id}-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA"))),
-        jwks: None,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec(id)
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

@@ -377,3 +377,23 @@ pub fn gateway_query(extra: &str) -> String {
 pub fn urlencode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// A confidential client registration with every optional field empty: tests name only what
+/// they care about (`ClientSpec { audiences: …, ..client_spec("worker") }`).
+pub fn client_spec(id: &str) -> identity_backend::service::admin::ClientSpec {
+    identity_backend::service::admin::ClientSpec {
+        client_id: id.into(),
+        name: None,
+        client_type: identity_backend::oidc::ClientType::Confidential,
+        redirect_uris: vec![],
+        grant_types: vec![],
+        scopes: None,
+        audiences: vec![],
+        default_audience: None,
+        auth_method: None,
+        secret: None,
+        jwks: None,
+        may_act_for: vec![],
+        post_logout_redirect_uris: vec![],
+    }
+}

@@ -1,10 +1,10 @@
 //! RP-Initiated Logout 1.0 at `/logout`.
 
 use identity_backend::crypto::SecretString;
-use identity_backend::oidc::ClientType;
 use identity_backend::service::admin::{ClientSpec, add_client};
 use serde_json::Value;
 
+use crate::helpers::client_spec;
 use crate::helpers::{TestApp, browser, form_fields, location, query_of, urlencode};
 
 const APP_CB: &str = "http://localhost:6000/cb";
@@ -14,19 +14,10 @@ const APP_SECRET: &str = "web-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA";
 /// A signed-in app with a client registered for post-logout redirects, and its ID token.
 async fn signed_in(app: &TestApp) -> String {
     let spec = ClientSpec {
-        client_id: "web".into(),
-        name: None,
-        client_type: ClientType::Confidential,
         redirect_uris: vec![APP_CB.into()],
-        grant_types: vec![],
-        scopes: None,
-        audiences: vec![],
-        default_audience: None,
-        auth_method: None,
         secret: Some(SecretString::new(APP_SECRET)),
-        jwks: None,
-        may_act_for: vec![],
         post_logout_redirect_uris: vec![APP_BYE.into()],
+        ..client_spec("web")
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

@@ -7,7 +7,7 @@ use identity_backend::service::admin::{AccountState, remove_client, set_account_
 use serde_json::Value;
 
 use crate::helpers::{
-    CLIENT_ID, CLIENT_SECRET, TestApp, claims_of, gateway_query, location, query_of,
+    CLIENT_ID, CLIENT_SECRET, TestApp, claims_of, client_spec, gateway_query, location, query_of,
 };
 
 async fn signed_in_tokens(app: &TestApp, scope: &str) -> Value {
@@ -180,21 +180,11 @@ async fn a_refresh_token_works_only_for_its_client() {
     let app = TestApp::spawn().await;
     let tokens = signed_in_tokens(&app, "openid offline_access").await;
     let spec = identity_backend::service::admin::ClientSpec {
-        client_id: "other".into(),
-        name: None,
-        client_type: identity_backend::oidc::ClientType::Confidential,
         redirect_uris: vec!["http://localhost:6000/cb".into()],
-        grant_types: vec![],
-        scopes: None,
-        audiences: vec![],
-        default_audience: None,
-        auth_method: None,
         secret: Some(identity_backend::crypto::SecretString::new(
             "other-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA",
         )),
-        jwks: None,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("other")
     };
     identity_backend::service::admin::add_client(
         &app.state.db,

@@ -15,6 +15,7 @@ use openidconnect::{
     RequestTokenError, Scope, SubjectIdentifier, TokenResponse, UserInfoError,
 };
 
+use crate::helpers::client_spec;
 use crate::helpers::{
     CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, TestApp, browser, location, query_of,
 };
@@ -121,19 +122,10 @@ async fn app_with_alice() -> TestApp {
 
 async fn register_public_client(app: &TestApp) {
     let spec = ClientSpec {
-        client_id: PUBLIC_CLIENT_ID.into(),
         name: Some("RP library SPA".into()),
         client_type: ClientType::Public,
         redirect_uris: vec![PUBLIC_REDIRECT_URI.into()],
-        grant_types: vec![],
-        scopes: None,
-        audiences: vec![],
-        default_audience: None,
-        auth_method: None,
-        secret: None,
-        jwks: None,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec(PUBLIC_CLIENT_ID)
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

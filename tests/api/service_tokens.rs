@@ -8,6 +8,7 @@ use identity_backend::oidc::{ClientType, GrantType};
 use identity_backend::service::admin::{ClientSpec, add_client};
 use serde_json::{Value, json};
 
+use crate::helpers::client_spec;
 use crate::helpers::{CLIENT_ID, CLIENT_SECRET, TestApp, claims_of, header_of};
 
 const WORKER_SECRET: &str = "worker-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA";
@@ -15,19 +16,13 @@ const WORKER_SECRET: &str = "worker-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA";
 /// A machine client like careergpt-backend: may get tokens for two audiences.
 async fn with_worker(app: &TestApp) {
     let spec = ClientSpec {
-        client_id: "careergpt-backend".into(),
-        name: None,
-        client_type: ClientType::Confidential,
-        redirect_uris: vec![],
         grant_types: vec![GrantType::ClientCredentials],
         scopes: Some("logs:write logs:read".into()),
         audiences: vec!["logging-service".into(), "search-service".into()],
         default_audience: Some("logging-service".into()),
-        auth_method: None,
         secret: Some(SecretString::new(WORKER_SECRET)),
-        jwks: None,
         may_act_for: vec!["careergpt-worker".into()],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("careergpt-backend")
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
@@ -392,19 +387,9 @@ async fn public_clients_cannot_introspect() {
     let app = TestApp::spawn().await;
     with_worker(&app).await;
     let spec = ClientSpec {
-        client_id: "spa".into(),
-        name: None,
         client_type: ClientType::Public,
         redirect_uris: vec!["http://localhost:3000/cb".into()],
-        grant_types: vec![],
-        scopes: None,
-        audiences: vec![],
-        default_audience: None,
-        auth_method: None,
-        secret: None,
-        jwks: None,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("spa")
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await

@@ -5,13 +5,12 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use identity_backend::crypto::SecretString;
-use identity_backend::oidc::ClientType;
 use identity_backend::service::admin::{ClientSpec, add_client};
 use serde_json::Value;
 
 use crate::helpers::{
-    CLIENT_ID, CLIENT_SECRET, DEV_ISSUER, REDIRECT_URI, TestApp, claims_of, gateway_query,
-    header_of, location, query_of,
+    CLIENT_ID, CLIENT_SECRET, DEV_ISSUER, REDIRECT_URI, TestApp, claims_of, client_spec,
+    gateway_query, header_of, location, query_of,
 };
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -312,19 +311,9 @@ async fn codes_expire_and_are_bound_to_client_and_redirect_uri() {
     assert_eq!(json(other_redirect).await.1["error"], "invalid_grant");
 
     let spec = ClientSpec {
-        client_id: "thief".into(),
-        name: None,
-        client_type: ClientType::Confidential,
         redirect_uris: vec![REDIRECT_URI.into()],
-        grant_types: vec![],
-        scopes: None,
-        audiences: vec![],
-        default_audience: None,
-        auth_method: None,
         secret: Some(SecretString::new("thief-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA")),
-        jwks: None,
-        may_act_for: vec![],
-        post_logout_redirect_uris: vec![],
+        ..client_spec("thief")
     };
     add_client(&app.state.db, &app.clock, &app.state.config, spec)
         .await
