@@ -102,6 +102,8 @@ impl Application {
             discovery,
             sealer,
             successor_key,
+            http: crate::outbound::client().context("cannot set up outbound HTTP")?,
+            logout_wakeup: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(Self {
             listener,
@@ -155,6 +157,11 @@ impl Application {
             stopped(stop_rx.clone()),
         ));
 
+        let logouts = tokio::spawn(crate::service::backchannel::run(
+            state.clone(),
+            stopped(stop_rx.clone()),
+        ));
+
         let app =
             crate::http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
@@ -162,6 +169,7 @@ impl Application {
             .await
             .context("the server failed")?;
         let _ = reloader.await;
+        let _ = logouts.await;
         state.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -4,11 +4,13 @@
 //! (all SQL); [`crypto`] is used by `service` and `oidc`. [`app`] wires them together.
 
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod http;
 pub mod oidc;
+pub mod outbound;
 pub mod service;
 pub mod state;
 pub mod store;

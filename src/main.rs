@@ -170,6 +170,14 @@ struct ClientAddArgs {
     /// exactly; repeatable.
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
+    /// Where the client is told that a user's session ended (Back-Channel Logout 1.0):
+    /// https, or http for a confidential client.
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// A client from outside the platform: users are asked for consent before it gets
+    /// their sign-in (the platform's own apps are first-party and never ask).
+    #[arg(long)]
+    third_party: bool,
     /// A service this client may request tokens on behalf of (the first version's `sub`);
     /// repeatable.
     #[arg(long = "act-for")]
@@ -503,7 +511,7 @@ async fn user(cmd: UserCommand, db: &Db, clock: &Clock) -> Result<(), ServiceErr
             println!("enabled {username}");
         }
         UserCommand::Delete { username } => {
-            admin::delete_user(db, &username).await?;
+            admin::delete_user(db, clock, &username).await?;
             println!("deleted {username}");
         }
     }
@@ -543,6 +551,8 @@ async fn client(
                 jwks,
                 may_act_for: args.act_for,
                 post_logout_redirect_uris: args.post_logout_redirect_uris,
+                backchannel_logout_uri: args.backchannel_logout_uri,
+                first_party: !args.third_party,
             };
             let (client, generated) = admin::add_client(db, clock, config, spec).await?;
             print_client(&client);
@@ -593,6 +603,20 @@ fn print_client(c: &Client) {
     for uri in &c.redirect_uris {
         println!("redirect_uri                {uri}");
     }
+    for uri in &c.post_logout_redirect_uris {
+        println!("post_logout_redirect_uri    {uri}");
+    }
+    if let Some(uri) = &c.backchannel_logout_uri {
+        println!("backchannel_logout_uri      {uri}");
+    }
+    println!(
+        "party                       {}",
+        if c.first_party {
+            "first (no consent page)"
+        } else {
+            "third (asks for consent)"
+        }
+    );
     println!("created                     {}", when(c.created_at));
 }
 

@@ -32,4 +32,8 @@ pub struct AppState {
     pub successor_key: crate::crypto::successor::SuccessorKey,
     /// Opens sealed client secrets, when `KEY_ENCRYPTION_KEY` is set.
     pub sealer: Option<crate::crypto::seal::Sealer>,
+    /// Outbound HTTP (back-channel logout).
+    pub http: reqwest::Client,
+    /// Wakes the back-channel logout sender when a session ends.
+    pub logout_wakeup: Arc<tokio::sync::Notify>,
 }

@@ -20,6 +20,8 @@ pub enum TokenType {
     Jwt,
     /// RFC 9068 §2.1: JWT access tokens carry `typ: at+jwt`.
     AccessToken,
+    /// Back-Channel Logout 1.0 §2.4: logout tokens carry `typ: logout+jwt`.
+    LogoutToken,
 }
 
 impl TokenType {
@@ -27,6 +29,7 @@ impl TokenType {
         match self {
             Self::Jwt => "JWT",
             Self::AccessToken => "at+jwt",
+            Self::LogoutToken => "logout+jwt",
         }
     }
 }

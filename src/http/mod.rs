@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::authorize::handle).post(routes::authorize::handle),
         )
         .route("/login", post(routes::login::post))
+        .route("/consent", post(routes::consent::post))
         .route(
             "/logout",
             get(routes::logout::handle).post(routes::logout::handle),

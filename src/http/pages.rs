@@ -44,6 +44,26 @@ pub struct LoginPage<'a> {
     pub username: &'a str,
 }
 
+/// The consent page: what a third-party client asks for.
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    /// Shared parts.
+    pub page: Chrome,
+    /// The client's display name.
+    pub client_name: &'a str,
+    /// Who is signed in.
+    pub username: &'a str,
+    /// Each requested scope with what it allows, in words.
+    pub scopes: Vec<(&'a str, &'static str)>,
+    /// Where the form posts (`{issuer}/consent`).
+    pub action: String,
+    /// The session's CSRF token.
+    pub csrf_token: &'a str,
+    /// The pending request's handle.
+    pub request_id: &'a str,
+}
+
 /// The sign-out confirmation (RP-Initiated Logout without a valid `id_token_hint`).
 #[derive(Template)]
 #[template(path = "logout.html")]

@@ -178,6 +178,10 @@ pub struct Registration {
     pub sealed_secret: Option<String>,
     /// Where the browser may go after RP-initiated logout.
     pub post_logout_redirect_uris: Vec<super::RedirectUri>,
+    /// Where it is told that a session ended (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// First-party clients (the platform's own apps) never show a consent page.
+    pub first_party: bool,
 }
 
 impl Registration {

@@ -32,6 +32,9 @@ pub struct ProviderMetadata {
     claims_supported: &'static [&'static str],
     /// RFC 9207: the authorization response carries `iss`.
     authorization_response_iss_parameter_supported: bool,
+    /// Back-Channel Logout 1.0 §2.1: logout tokens carry `sid` as well as `sub`.
+    backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
     claims_parameter_supported: bool,
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
@@ -83,6 +86,8 @@ impl ProviderMetadata {
                 "email_verified",
             ],
             authorization_response_iss_parameter_supported: true,
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
             claims_parameter_supported: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// OIDC: `prompt=none` but the user must sign in.
     LoginRequired,
+    /// OIDC: `prompt=none` but the user must give consent.
+    ConsentRequired,
     /// OIDC: the `request` parameter is not supported.
     RequestNotSupported,
     /// OIDC: the `request_uri` parameter is not supported.
@@ -55,6 +57,7 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::InvalidToken => "invalid_token",
             Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InsufficientScope => "insufficient_scope",

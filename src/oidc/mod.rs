@@ -8,6 +8,7 @@ pub mod assertion;
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod issuer;

@@ -42,6 +42,11 @@ impl ScopeSet {
         self.0.is_subset(&allowed.0)
     }
 
+    /// Every scope in either set.
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.union(&other.0).cloned().collect())
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

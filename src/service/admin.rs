@@ -1,5 +1,6 @@
 //! Operators' changes to users and clients (the CLI's `user` and `client` commands).
 
+use crate::audit;
 use crate::clock::Clock;
 use crate::config::{Config, Mode};
 use crate::crypto::digest::token_hash;
@@ -14,6 +15,7 @@ use crate::store::users::{self as user_store, NewUser, User};
 use crate::store::{Db, StoreError};
 
 use super::ServiceError;
+use super::backchannel::queue_session_logout;
 
 /// Bytes of randomness in generated passwords and client secrets (256 bits).
 const GENERATED_SECRET_BYTES: usize = 32;
@@ -56,7 +58,7 @@ pub async fn add_user(
         other => other?,
     }
     let user = find_user(db, username.as_str()).await?;
-    tracing::info!(user_id = %user.id, "user added");
+    audit!(info, "admin.user_added", user_id = %user.id);
     Ok((user, generated))
 }
 
@@ -87,7 +89,7 @@ pub async fn set_password(
     if !user_store::update_user_password(db, &canonical, &hash, clock.now()).await? {
         return Err(ServiceError::UnknownUser(username.to_owned()));
     }
-    tracing::info!("user password changed");
+    audit!(info, "admin.user_password_changed", username = %canonical);
     Ok(generated)
 }
 
@@ -112,16 +114,24 @@ pub async fn set_account_state(
     if !user_store::update_user_disabled(db, &canonical, disabled, clock.now()).await? {
         return Err(ServiceError::UnknownUser(username.to_owned()));
     }
-    tracing::info!(?state, "user account state changed");
+    let user = find_user(db, username).await?;
+    // A disabled account is signed out at once, and its applications are told.
+    if disabled {
+        end_user_sessions(db, clock, &user.id).await?;
+    }
+    audit!(info, "admin.user_state_changed", user_id = %user.id, ?state);
     Ok(())
 }
 
-/// Deletes a user for good; their id is never reused.
-pub async fn delete_user(db: &Db, username: &str) -> Result<(), ServiceError> {
+/// Deletes a user for good; their id is never reused. Their applications are told that
+/// their sessions ended.
+pub async fn delete_user(db: &Db, clock: &Clock, username: &str) -> Result<(), ServiceError> {
+    let user = find_user(db, username).await?;
+    end_user_sessions(db, clock, &user.id).await?;
     if !user_store::delete_user(db, &canonical(username)?).await? {
         return Err(ServiceError::UnknownUser(username.to_owned()));
     }
-    tracing::info!("user deleted");
+    audit!(info, "admin.user_deleted", user_id = %user.id);
     Ok(())
 }
 
@@ -164,11 +174,22 @@ pub async fn logout_user(
     username: &str,
 ) -> Result<(u64, u64), ServiceError> {
     let user = find_user(db, username).await?;
-    let sessions = crate::store::sessions::delete_user_sessions(db, &user.id).await?;
+    let sessions = end_user_sessions(db, clock, &user.id).await?;
     let tokens =
         crate::store::refresh_tokens::revoke_user_tokens(db, &user.id, clock.now()).await?;
-    tracing::info!(user_id = %user.id, sessions, tokens, "user signed out everywhere");
+    audit!(info, "admin.user_logged_out", user_id = %user.id, sessions, tokens);
     Ok((sessions, tokens))
+}
+
+/// Ends a user's browser sessions and queues back-channel logout for the clients they
+/// signed in to (the running server sends them); returns how many sessions there were.
+async fn end_user_sessions(db: &Db, clock: &Clock, user_id: &str) -> Result<u64, ServiceError> {
+    let live = crate::store::sessions::list_user_sessions(db, user_id, clock.now()).await?;
+    let ended = crate::store::sessions::delete_user_sessions(db, user_id).await?;
+    for sid in live.iter().filter_map(|s| s.sid.as_deref()) {
+        queue_session_logout(db, clock, sid).await?;
+    }
+    Ok(ended)
 }
 
 /// A client to register.
@@ -201,6 +222,10 @@ pub struct ClientSpec {
     pub may_act_for: Vec<String>,
     /// Where the browser may be sent after signing out (RP-Initiated Logout).
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where it is told that a session ended (Back-Channel Logout).
+    pub backchannel_logout_uri: Option<String>,
+    /// False for a third-party client: users are asked for consent.
+    pub first_party: bool,
 }
 
 /// Registers a client. Returns it and its generated secret, if one was generated.
@@ -229,6 +254,14 @@ pub async fn add_client(
                 .map_err(|e| ServiceError::Invalid(format!("post-logout redirect URI {u}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let backchannel_logout_uri = spec
+        .backchannel_logout_uri
+        .as_deref()
+        .map(|u| {
+            crate::oidc::logout::backchannel_logout_uri(u, spec.client_type)
+                .map_err(|e| ServiceError::Invalid(format!("back-channel logout URI {u}: {e}")))
+        })
+        .transpose()?;
     let grant_types = if spec.grant_types.is_empty() {
         if redirect_uris.is_empty() {
             vec![GrantType::ClientCredentials]
@@ -331,6 +364,8 @@ pub async fn add_client(
         may_act_for: spec.may_act_for,
         sealed_secret,
         post_logout_redirect_uris,
+        backchannel_logout_uri,
+        first_party: spec.first_party,
         redirect_uris,
         created_at: clock.now(),
         updated_at: clock.now(),
@@ -339,7 +374,7 @@ pub async fn add_client(
         Err(StoreError::Conflict) => return Err(ServiceError::DuplicateClient(id.to_string())),
         other => other?,
     }
-    tracing::info!(client_id = %id, "client added");
+    audit!(info, "admin.client_added", client_id = %id);
     Ok((client, generated))
 }
 
@@ -360,7 +395,7 @@ pub async fn remove_client(db: &Db, client_id: &str) -> Result<(), ServiceError>
     if !client_store::delete_client(db, client_id).await? {
         return Err(ServiceError::UnknownClient(client_id.to_owned()));
     }
-    tracing::info!(client_id, "client removed");
+    audit!(info, "admin.client_removed", client_id);
     Ok(())
 }
 
@@ -390,7 +425,7 @@ pub async fn rotate_client_secret(
         clock.now(),
     )
     .await?;
-    tracing::info!(client_id, "client secret rotated");
+    audit!(info, "admin.client_secret_rotated", client_id);
     Ok(secret)
 }
 

@@ -7,7 +7,8 @@ use crate::crypto::SecretString;
 use crate::crypto::digest::token_hash;
 use crate::crypto::random::random_token;
 use crate::oidc::authorize::{self, Authentication, AuthorizationRequest};
-use crate::oidc::{OAuthError, Params, Username};
+use crate::oidc::consent::Consent;
+use crate::oidc::{ErrorCode, OAuthError, Params, Registration, Username};
 use crate::state::AppState;
 use crate::store::codes::{self, AuthorizationCode};
 use crate::store::users::{self, User};
@@ -42,6 +43,41 @@ pub enum AuthorizeOutcome {
         /// The client's display name.
         client_name: String,
     },
+    /// The consent page (a third-party client, or `prompt=consent`).
+    ShowConsent {
+        /// The validated request, to keep server-side.
+        request: AuthorizationRequest,
+        /// The client's display name.
+        client_name: String,
+    },
+}
+
+/// What follows a good enough sign-in.
+#[derive(Debug)]
+pub enum AfterSignIn {
+    /// Back to the client with a code (or `consent_required`).
+    Redirect(String),
+    /// Ask the user first.
+    AskConsent,
+}
+
+/// Once the user is known: asks for consent when needed, else issues the code.
+pub async fn after_sign_in(
+    state: &AppState,
+    client: &Registration,
+    request: &AuthorizationRequest,
+    signed_in: &SignedIn,
+) -> Result<AfterSignIn, ServiceError> {
+    match super::consent::decide(state, client, &signed_in.user_id, request).await? {
+        Consent::NotNeeded => Ok(AfterSignIn::Redirect(
+            issue_code(state, request, signed_in).await?,
+        )),
+        Consent::Ask => Ok(AfterSignIn::AskConsent),
+        Consent::Required => {
+            let e = OAuthError::new(ErrorCode::ConsentRequired, "the user must give consent");
+            Ok(AfterSignIn::Redirect(error_redirect(state, request, &e)))
+        }
+    }
 }
 
 /// Handles an authorization request for a browser whose session holds `session` (if signed in).
@@ -84,15 +120,18 @@ pub async fn authorize(
         Authentication::UseSession => {
             let signed_in =
                 session.ok_or_else(|| ServiceError::Invalid("session vanished".into()))?;
-            Ok(AuthorizeOutcome::Redirect(
-                issue_code(state, &request, signed_in).await?,
-            ))
+            Ok(
+                match after_sign_in(state, &client, &request, signed_in).await? {
+                    AfterSignIn::Redirect(url) => AuthorizeOutcome::Redirect(url),
+                    AfterSignIn::AskConsent => AuthorizeOutcome::ShowConsent {
+                        request,
+                        client_name: client.name,
+                    },
+                },
+            )
         }
         Authentication::LoginRequired => {
-            let e = OAuthError::new(
-                crate::oidc::ErrorCode::LoginRequired,
-                "the user must sign in",
-            );
+            let e = OAuthError::new(ErrorCode::LoginRequired, "the user must sign in");
             Ok(AuthorizeOutcome::Redirect(authorize::error_url(
                 &request.redirect_uri,
                 &e,
@@ -167,7 +206,8 @@ pub async fn issue_code(
         },
     )
     .await?;
-    tracing::info!(client_id = %request.client_id, user_id = %signed_in.user_id, "authorization code issued");
+    super::backchannel::record_sign_in(state, &request.client_id, signed_in).await?;
+    crate::audit!(info, "code.issued", client_id = %request.client_id, user_id = %signed_in.user_id, sid = %signed_in.sid);
     Ok(authorize::success_url(request, &code, &state.config.issuer))
 }
 

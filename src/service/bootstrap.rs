@@ -85,6 +85,8 @@ pub async fn seed(
             may_act_for: Vec::new(),
             sealed_secret: None,
             post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
+            first_party: true,
             redirect_uris: seed
                 .redirect_uris
                 .iter()

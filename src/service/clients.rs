@@ -74,13 +74,15 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
                     .map_err(|_| corrupt("post_logout_redirect_uri"))
             })
             .collect::<Result<_, _>>()?,
+        backchannel_logout_uri: c.backchannel_logout_uri,
+        first_party: c.first_party,
     })
 }
 
 /// Logs the failure (the presented id Debug-quoted: it is the caller's input) and answers
 /// `invalid_client` without saying which part was wrong.
 fn invalid_client(credentials: &PresentedClient) -> ServiceError {
-    tracing::info!(client_id = ?credentials.id(), "client authentication failed");
+    crate::audit!(info, "client_auth.failed", client_id = ?credentials.id());
     ServiceError::OAuth(OAuthError::new(
         ErrorCode::InvalidClient,
         "client authentication failed",
@@ -198,7 +200,7 @@ async fn check_assertion(
     {
         Ok(()) => Ok(true),
         Err(StoreError::Conflict) => {
-            tracing::warn!(client_id = %client.id, "client assertion replayed");
+            crate::audit!(warn, "client_auth.assertion_replayed", client_id = %client.id);
             Ok(false)
         }
         Err(e) => Err(e.into()),

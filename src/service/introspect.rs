@@ -64,7 +64,7 @@ pub async fn revoke(
     {
         if refresh.client_id == client.id.as_str() {
             refresh_tokens::revoke_family(&state.db, &refresh.family_id, state.clock.now()).await?;
-            tracing::info!(client_id = %client.id, "refresh token revoked");
+            crate::audit!(info, "token.revoked", client_id = %client.id, kind = "refresh_token");
         }
         return Ok(());
     }
@@ -82,6 +82,6 @@ pub async fn revoke(
     };
     let until: UnixTime = exp + state.config.clock_skew_secs;
     revocations::insert_revocation(&state.db, jti, state.clock.now(), until).await?;
-    tracing::info!(client_id = %client.id, "token revoked");
+    crate::audit!(info, "token.revoked", client_id = %client.id, kind = "access_token");
     Ok(())
 }

@@ -49,7 +49,7 @@ pub async fn rotate(db: &Db, clock: &Clock) -> Result<String, ServiceError> {
     let now = clock.now();
     let stored = generate(now).await?;
     key_store::rotate_key(db, &stored, now).await?;
-    tracing::info!(kid = %stored.kid, "rotated the signing key");
+    crate::audit!(info, "key.rotated", kid = %stored.kid);
     Ok(stored.kid)
 }
 

@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod authorize;
+pub mod backchannel;
 pub mod bootstrap;
 pub mod clients;
+pub mod consent;
 pub mod introspect;
 pub mod keys;
 pub mod logout;

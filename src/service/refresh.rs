@@ -124,9 +124,12 @@ pub async fn redeem(
             .is_some_and(|t| t.revoked_at.is_none());
         if !(within_grace && successor_live) {
             let revoked = store::revoke_family(&state.db, &stored.family_id, now).await?;
-            tracing::warn!(
+            crate::audit!(
+                warn,
+                "refresh_token.reused",
                 client_id = %client.id,
                 user_id = %stored.user_id,
+                family = %stored.family_id,
                 revoked,
                 "refresh token reused after rotation: its whole family is revoked"
             );
@@ -134,7 +137,7 @@ pub async fn redeem(
         }
     }
     let access_token = mint_user_access_token(state, client, &grant, random_token(16)?).await?;
-    tracing::info!(client_id = %client.id, user_id = %user.id, grant = "refresh_token", "tokens issued");
+    crate::audit!(info, "token.issued", client_id = %client.id, user_id = %user.id, grant = "refresh_token");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -162,7 +162,7 @@ pub async fn mint_machine_token(
         }),
     };
     let token = sign_for_audience(state, audience, TokenType::AccessToken, claims).await?;
-    tracing::info!(client_id = %client.id, subject, audience, "service token issued");
+    crate::audit!(info, "token.issued", client_id = %client.id, subject, audience, grant = "client_credentials");
     Ok(token)
 }
 
@@ -193,7 +193,7 @@ async fn redeem_code(
                     + state.config.clock_skew_secs;
                 revocations::insert_revocation(&state.db, issued, now, until).await?;
             }
-            tracing::warn!(client_id = %stored.client_id, user_id = %stored.user_id, "authorization code replayed; its tokens are revoked");
+            crate::audit!(warn, "code.replayed", client_id = %stored.client_id, user_id = %stored.user_id, "authorization code replayed; its tokens are revoked");
             return Err(invalid_grant("the authorization code was already used"));
         }
         Redemption::Invalid => {
@@ -263,7 +263,7 @@ async fn redeem_code(
         } else {
             None
         };
-    tracing::info!(client_id = %client.id, user_id = %user.id, grant = "authorization_code", "tokens issued");
+    crate::audit!(info, "token.issued", client_id = %client.id, user_id = %user.id, grant = "authorization_code");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

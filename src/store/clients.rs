@@ -34,6 +34,10 @@ pub struct Client {
     pub sealed_secret: Option<String>,
     /// Where the browser may go after RP-initiated logout, verbatim.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where it is told that a session ended (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
+    /// First-party clients never show a consent page.
+    pub first_party: bool,
     /// Registered redirect URIs, verbatim.
     pub redirect_uris: Vec<String>,
     /// Creation time.
@@ -57,6 +61,8 @@ struct ClientRow {
     may_act_for: String,
     sealed_secret: Option<String>,
     post_logout_redirect_uris: String,
+    backchannel_logout_uri: Option<String>,
+    first_party: bool,
     created_at: UnixTime,
     updated_at: UnixTime,
 }
@@ -80,6 +86,8 @@ impl ClientRow {
                 "clients.post_logout_redirect_uris",
                 &self.post_logout_redirect_uris,
             )?,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            first_party: self.first_party,
             redirect_uris,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -89,12 +97,12 @@ impl ClientRow {
 
 const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
                        audiences, default_audience, jwks, may_act_for, sealed_secret, post_logout_redirect_uris, \
-                       created_at, updated_at";
+                       backchannel_logout_uri, first_party, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
                       grant_types, scopes, audiences, default_audience, jwks, may_act_for, sealed_secret, \
-                      post_logout_redirect_uris, created_at, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $10, $10)";
+                      post_logout_redirect_uris, backchannel_logout_uri, first_party, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $10, $10)";
 
 /// What to do when the client id is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +143,8 @@ pub async fn insert_client(
             .bind(to_json_list(&client.may_act_for))
             .bind(&client.sealed_secret)
             .bind(to_json_list(&client.post_logout_redirect_uris))
+            .bind(&client.backchannel_logout_uri)
+            .bind(client.first_party)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;

@@ -4,8 +4,10 @@
 //! in. Each query is written once in portable SQL (`$1..$N`, BIGINT unix seconds, TEXT ids)
 //! and run against the concrete pool through [`on_pool!`].
 
+pub mod backchannel;
 pub mod clients;
 pub mod codes;
+pub mod consents;
 pub mod keys;
 pub mod refresh_tokens;
 pub mod revocations;

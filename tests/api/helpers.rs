@@ -54,7 +54,17 @@ impl TestApp {
         let mut settings = vec![("JWT_ISSUER", issuer.as_str())];
         settings.extend_from_slice(extra);
         let (config, dir) = test_config(Mode::Development, &settings);
-        Self::spawn_on(listener, config, dir).await
+        Self::spawn_on(listener, config, Some(dir)).await
+    }
+
+    /// A second instance of this app: same configuration and database, its own port and
+    /// clock (as behind a load balancer).
+    pub async fn spawn_sibling(&self) -> TestApp {
+        let config = (*self.state.config).clone();
+        let listener = tokio::net::TcpListener::bind(config.bind_addr)
+            .await
+            .expect("bind");
+        Self::spawn_on(listener, config, None).await
     }
 
     /// An app built from a ready configuration, keeping `dir` alive.
@@ -62,13 +72,13 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind(config.bind_addr)
             .await
             .expect("bind");
-        Self::spawn_on(listener, config, dir).await
+        Self::spawn_on(listener, config, Some(dir)).await
     }
 
     async fn spawn_on(
         listener: tokio::net::TcpListener,
         config: Config,
-        dir: tempfile::TempDir,
+        dir: Option<tempfile::TempDir>,
     ) -> TestApp {
         let start = Clock::system().now();
         let clock = Clock::manual(start);
@@ -88,7 +98,7 @@ impl TestApp {
             state,
             clock,
             start,
-            dir: Some(dir),
+            dir,
             stop: Some(stop),
         }
     }
@@ -395,5 +405,7 @@ pub fn client_spec(id: &str) -> identity_backend::service::admin::ClientSpec {
         jwks: None,
         may_act_for: vec![],
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        first_party: true,
     }
 }

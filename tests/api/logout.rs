@@ -200,3 +200,35 @@ async fn discovery_advertises_the_end_session_endpoint() {
         format!("{}/logout", crate::helpers::DEV_ISSUER)
     );
 }
+
+#[tokio::test]
+async fn two_instances_on_one_database_share_the_session() {
+    let a = TestApp::spawn().await;
+    let b = a.spawn_sibling().await;
+    signed_in(&a).await;
+    // The same browser (cookie jar) goes to the other instance: it is signed in there too.
+    let query = format!(
+        "client_id=web&redirect_uri={}&response_type=code&scope=openid",
+        urlencode(APP_CB)
+    );
+    let sso = b.authorize(&a.client, &query).await;
+    assert_eq!(sso.status(), 302, "signed in at B without a password");
+    assert!(query_of(&location(&sso)).contains_key("code"));
+
+    // Signing out at A ends the session at B as well.
+    let ask = a.client.get(a.url("/logout")).send().await.unwrap();
+    let page = ask.text().await.unwrap();
+    let confirm = a
+        .client
+        .post(a.url("/logout"))
+        .form(&form_fields(&page))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+    assert_eq!(
+        b.authorize(&a.client, &query).await.status(),
+        200,
+        "B shows the form"
+    );
+}

@@ -3,7 +3,9 @@
 
 mod assertions;
 mod authorize;
+mod backchannel;
 mod cli;
+mod consent;
 mod discovery;
 mod health;
 mod helpers;

@@ -63,6 +63,25 @@ pub async fn handle(
                     None,
                 )
             }
+            AuthorizeOutcome::ShowConsent {
+                request,
+                client_name,
+            } => {
+                let user_id = signed_in.map(|s| s.user_id).unwrap_or_default();
+                let request_id = session
+                    .add_pending(request.clone(), state.clock.now())
+                    .await
+                    .map_err(ApiError::session)?;
+                super::consent::page(
+                    &state,
+                    &session,
+                    &request,
+                    &client_name,
+                    &request_id,
+                    &user_id,
+                )
+                .await?
+            }
         },
     )
 }

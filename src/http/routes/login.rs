@@ -13,7 +13,9 @@ use crate::http::pages;
 use crate::http::session::BrowserSession;
 use crate::oidc::{ErrorCode, OAuthError, Params};
 use crate::service::ServiceError;
-use crate::service::authorize::{SignedIn, check_credentials, error_redirect, issue_code};
+use crate::service::authorize::{
+    AfterSignIn, SignedIn, after_sign_in, check_credentials, error_redirect,
+};
 use crate::service::clients::find_registration;
 use crate::state::AppState;
 
@@ -57,11 +59,12 @@ pub async fn post(
     }
     let username = form.get("username").unwrap_or_default();
     let password = SecretString::new(form.get("password").unwrap_or_default());
+    let Some(client) = find_registration(&state.db, &request.client_id).await? else {
+        return Ok(expired(&state));
+    };
     let Some(user) = check_credentials(&state, username, password).await? else {
-        tracing::info!(client_id = %request.client_id, "sign-in failed");
-        let client_name = find_registration(&state.db, &request.client_id)
-            .await?
-            .map_or_else(|| request.client_id.clone(), |c| c.name);
+        crate::audit!(info, "sign_in.failed", client_id = %request.client_id);
+        let client_name = client.name;
         let csrf_token = session.csrf_token().await.map_err(ApiError::session)?;
         return Ok(login_page(
             &state,
@@ -83,15 +86,32 @@ pub async fn post(
         .sign_in(&signed_in)
         .await
         .map_err(ApiError::session)?;
-    session
-        .remove_pending(request_id, now)
-        .await
-        .map_err(ApiError::session)?;
-    tracing::info!(user_id = %user.id, client_id = %request.client_id, "signed in");
-    Ok(redirect(&issue_code(&state, &request, &signed_in).await?))
+    crate::audit!(info, "sign_in.succeeded", user_id = %user.id, client_id = %request.client_id, sid = %signed_in.sid);
+    // The session id changed: the pending request moves with the data, under the same handle.
+    match after_sign_in(&state, &client, &request, &signed_in).await? {
+        AfterSignIn::Redirect(url) => {
+            session
+                .remove_pending(request_id, now)
+                .await
+                .map_err(ApiError::session)?;
+            Ok(redirect(&url))
+        }
+        AfterSignIn::AskConsent => {
+            super::consent::page(
+                &state,
+                &session,
+                &request,
+                &client.name,
+                request_id,
+                &user.id,
+            )
+            .await
+        }
+    }
 }
 
-fn expired(state: &AppState) -> Response {
+/// The page for a form that cannot be used any more.
+pub fn expired(state: &AppState) -> Response {
     pages::message(
         state,
         StatusCode::BAD_REQUEST,

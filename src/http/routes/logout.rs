@@ -10,6 +10,7 @@ use crate::http::error::ApiError;
 use crate::http::pages::{self, Chrome, LogoutPage};
 use crate::http::session::BrowserSession;
 use crate::oidc::Params;
+use crate::service::backchannel::session_ended;
 use crate::service::logout::plan;
 use crate::state::AppState;
 
@@ -69,10 +70,11 @@ pub async fn handle(
         };
         return Ok(pages::html(StatusCode::OK, &page, plan.redirect.as_deref()));
     }
-    if let Some(user) = &signed_in {
-        tracing::info!(user_id = %user.user_id, "signed out");
-    }
     session.sign_out().await.map_err(ApiError::session)?;
+    if let Some(user) = &signed_in {
+        crate::audit!(info, "sign_out", user_id = %user.user_id, sid = %user.sid);
+        session_ended(&state, &user.sid).await?;
+    }
     Ok(match plan.redirect {
         Some(url) => redirect(&url),
         None => pages::message(

@@ -1,6 +1,7 @@
 //! One module per URL path.
 
 pub mod authorize;
+pub mod consent;
 pub mod discovery;
 pub mod introspect;
 pub mod jwks;

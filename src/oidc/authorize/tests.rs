@@ -26,6 +26,8 @@ fn client(client_type: ClientType) -> Registration {
         may_act_for: vec![],
         sealed_secret: None,
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        first_party: true,
     }
 }
 
