@@ -105,16 +105,7 @@ async fn sign_in(app: &TestApp, first: &str) -> String {
         ("client_secret", SECRET),
         ("redirect_uri", redirect_uri.as_str()),
     ];
-    let tokens: Value = app
-        .client
-        .post(app.url("/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = app.post_form("/token", &form).await.json().await.unwrap();
     tokens["id_token"].as_str().unwrap().to_owned()
 }
 

@@ -127,6 +127,16 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST path` with a form body.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `POST /verify` and the status and JSON body of the answer.
     pub async fn verify(&self, body: &Value) -> (u16, Value) {
         let response = self.post_json("/verify", body).await;

@@ -36,16 +36,7 @@ async fn signed_in(app: &TestApp) -> String {
         ("client_secret", APP_SECRET),
         ("redirect_uri", APP_CB),
     ];
-    let tokens: Value = app
-        .client
-        .post(app.url("/token"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = app.post_form("/token", &form).await.json().await.unwrap();
     tokens["id_token"].as_str().unwrap().to_owned()
 }
 

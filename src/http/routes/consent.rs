@@ -6,13 +6,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::authorize::redirect;
-use super::login::expired;
+use super::login::{PendingForm, expired};
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Chrome, ConsentPage};
 use crate::http::session::BrowserSession;
 use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::consent::describe;
-use crate::oidc::{ErrorCode, OAuthError, Params};
+use crate::oidc::{ErrorCode, OAuthError};
 use crate::service::authorize::{error_redirect, issue_code, session_is_current};
 use crate::service::consent::remember;
 use crate::state::AppState;
@@ -60,23 +60,12 @@ pub async fn post(
     session: BrowserSession,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Ok(form) = Params::from_urlencoded(&body) else {
-        return Ok(expired(&state));
-    };
-    if !session
-        .csrf_matches(form.get("csrf_token"))
-        .await
-        .map_err(ApiError::session)?
-    {
-        tracing::info!("consent form refused: CSRF token missing or wrong");
-        return Ok(expired(&state));
-    }
-    let now = state.clock.now();
-    let request_id = form.get("request_id").unwrap_or_default();
-    let Some(request) = session
-        .pending(request_id, now)
-        .await
-        .map_err(ApiError::session)?
+    let Some(PendingForm {
+        form,
+        request_id,
+        request,
+        now,
+    }) = PendingForm::read(&state, &session, &body, "consent").await?
     else {
         return Ok(expired(&state));
     };
@@ -85,7 +74,7 @@ pub async fn post(
         _ => return Ok(expired(&state)),
     };
     session
-        .remove_pending(request_id, now)
+        .remove_pending(&request_id, now)
         .await
         .map_err(ApiError::session)?;
     match form.get("action") {

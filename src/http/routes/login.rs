@@ -6,11 +6,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::authorize::{login_page, redirect};
+use crate::clock::UnixTime;
 use crate::crypto::SecretString;
 use crate::crypto::random::random_token;
 use crate::http::error::ApiError;
 use crate::http::pages;
 use crate::http::session::BrowserSession;
+use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::{ErrorCode, OAuthError, Params};
 use crate::service::ServiceError;
 use crate::service::authorize::{
@@ -29,26 +31,16 @@ pub async fn post(
     session: BrowserSession,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Ok(form) = Params::from_urlencoded(&body) else {
-        return Ok(expired(&state));
-    };
-    if !session
-        .csrf_matches(form.get("csrf_token"))
-        .await
-        .map_err(ApiError::session)?
-    {
-        tracing::info!("sign-in form refused: CSRF token missing or wrong");
-        return Ok(expired(&state));
-    }
-    let now = state.clock.now();
-    let request_id = form.get("request_id").unwrap_or_default();
-    let Some(request) = session
-        .pending(request_id, now)
-        .await
-        .map_err(ApiError::session)?
+    let Some(PendingForm {
+        form,
+        request_id,
+        request,
+        now,
+    }) = PendingForm::read(&state, &session, &body, "sign-in").await?
     else {
         return Ok(expired(&state));
     };
+    let request_id = request_id.as_str();
     if form.get("action") == Some("cancel") {
         session
             .remove_pending(request_id, now)
@@ -107,6 +99,53 @@ pub async fn post(
             )
             .await
         }
+    }
+}
+
+/// A posted form that belongs to a pending authorization request of this session.
+pub struct PendingForm {
+    /// The form's fields.
+    pub form: Params,
+    /// The pending request's handle.
+    pub request_id: String,
+    /// The pending request.
+    pub request: AuthorizationRequest,
+    /// The time it was read at.
+    pub now: UnixTime,
+}
+
+impl PendingForm {
+    /// Reads a form (`which` names it in the log) whose CSRF token is this session's and whose
+    /// `request_id` names one of its pending requests; `None` when it is not such a form.
+    pub async fn read(
+        state: &AppState,
+        session: &BrowserSession,
+        body: &[u8],
+        which: &str,
+    ) -> Result<Option<Self>, ApiError> {
+        let Ok(form) = Params::from_urlencoded(body) else {
+            return Ok(None);
+        };
+        if !session
+            .csrf_matches(form.get("csrf_token"))
+            .await
+            .map_err(ApiError::session)?
+        {
+            tracing::info!(form = which, "form refused: CSRF token missing or wrong");
+            return Ok(None);
+        }
+        let now = state.clock.now();
+        let request_id = form.get("request_id").unwrap_or_default().to_owned();
+        let request = session
+            .pending(&request_id, now)
+            .await
+            .map_err(ApiError::session)?;
+        Ok(request.map(|request| Self {
+            form,
+            request_id,
+            request,
+            now,
+        }))
     }
 }
 
