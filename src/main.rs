@@ -191,8 +191,14 @@ struct ClientAddArgs {
 enum KeysCommand {
     /// List signing keys and their state.
     List,
-    /// Start signing with a new key; the old one stays published until its tokens expire.
-    Rotate,
+    /// Add a new signing key: published at once, signing after the pre-publication time
+    /// (JWKS cache age + two reloads); the old one stays published until its tokens expire.
+    Rotate {
+        /// Sign with the new key at once (a compromised key): verifiers that have not
+        /// reloaded the JWKS yet refuse its tokens for a while.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -410,7 +416,16 @@ async fn admin(command: Command, config: Config) -> anyhow::Result<()> {
             let now = clock.now();
             for key in keys::list(&db, window).await? {
                 let state = match (key.retired_at, key.published_until) {
+                    (Some(retires), _) if retires <= key.activates_at => {
+                        "superseded before it signed".to_owned()
+                    }
+                    _ if key.activates_at > now => {
+                        format!("next (published; signs from {})", when(key.activates_at))
+                    }
                     (None, _) => "active (signing)".to_owned(),
+                    (Some(retires), _) if retires > now => {
+                        format!("active (signing until {})", when(retires))
+                    }
                     (Some(_), Some(until)) if until > now => {
                         format!("retired, published until {}", when(until))
                     }
@@ -425,11 +440,29 @@ async fn admin(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Keys(KeysCommand::Rotate) => {
-            let kid = keys::rotate(&db, &clock).await?;
+        Command::Keys(KeysCommand::Rotate { now }) => {
+            let activation = if now {
+                keys::Activation::Immediate
+            } else {
+                keys::Activation::Scheduled
+            };
+            let rotation = keys::rotate(&db, &clock, &config, activation).await?;
+            let wait = rotation.activates_at - clock.now();
+            let signing = if wait > 0 {
+                format!(
+                    "signing from {} (in {wait} s, plus up to {} s until every instance reloads)",
+                    when(rotation.activates_at),
+                    config.keys_reload_secs
+                )
+            } else {
+                format!(
+                    "signing now (every instance within {} s)",
+                    config.keys_reload_secs
+                )
+            };
             println!(
-                "now signing with {kid}; running instances switch within {} s, and the previous key stays \
-                 published for {} s",
+                "new key {}: published within {} s, {signing}; the previous key stays published {} s after that",
+                rotation.kid,
                 config.keys_reload_secs,
                 keys::publication_window(&config)
             );

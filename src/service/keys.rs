@@ -22,6 +22,16 @@ pub fn publication_window(config: &Config) -> i64 {
     longest + config.clock_skew_secs
 }
 
+/// How long a rotated-in key is published before it signs: long enough for every instance to
+/// reload its keys (twice over) and for every verifier's cached JWKS to expire, so no one
+/// meets a token signed by a key they have not seen.
+pub fn prepublication(config: &Config) -> i64 {
+    JWKS_MAX_AGE_SECS + 2 * i64::try_from(config.keys_reload_secs).unwrap_or(i64::MAX / 4)
+}
+
+/// How long verifiers may cache the JWKS (`Cache-Control: max-age`).
+pub const JWKS_MAX_AGE_SECS: i64 = 300;
+
 /// Generates and stores the first RS256 key unless one is active. Safe to race: when two
 /// instances start at once, the database's one-active-key index keeps the first.
 pub async fn ensure_signing_key(db: &Db, clock: &Clock) -> Result<(), ServiceError> {
@@ -33,7 +43,7 @@ pub async fn ensure_signing_key(db: &Db, clock: &Clock) -> Result<(), ServiceErr
     {
         return Ok(());
     }
-    let stored = generate(now).await?;
+    let stored = generate(now, now).await?;
     match key_store::insert_key(db, &stored).await {
         Ok(()) => {
             tracing::info!(kid = %stored.kid, "generated the first signing key");
@@ -44,13 +54,57 @@ pub async fn ensure_signing_key(db: &Db, clock: &Clock) -> Result<(), ServiceErr
     }
 }
 
-/// Makes a new key the signing key; the old one stays published for [`publication_window`].
-pub async fn rotate(db: &Db, clock: &Clock) -> Result<String, ServiceError> {
+/// When a rotation's new key starts signing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// After [`prepublication`]: the normal rotation.
+    Scheduled,
+    /// At once (a compromised key): instances sign with it within `KEYS_RELOAD_SECONDS`, and
+    /// until they reload, their verifiers may not know it yet.
+    Immediate,
+}
+
+/// A rotation: the new key's id and when it starts signing.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    /// The new key.
+    pub kid: String,
+    /// When it signs; the previous key retires then and stays published for
+    /// [`publication_window`] after.
+    pub activates_at: UnixTime,
+}
+
+/// Adds a new signing key, published at once, signing from its activation; the previous key
+/// retires at that moment and stays published for [`publication_window`] more.
+pub async fn rotate(
+    db: &Db,
+    clock: &Clock,
+    config: &Config,
+    activation: Activation,
+) -> Result<Rotation, ServiceError> {
     let now = clock.now();
-    let stored = generate(now).await?;
-    key_store::rotate_key(db, &stored, now).await?;
-    crate::audit!(info, "key.rotated", kid = %stored.kid);
-    Ok(stored.kid)
+    let has_key = key_store::list_live_keys(db, now)
+        .await?
+        .iter()
+        .any(|k| k.retired_at.is_none());
+    let activates_at = match activation {
+        Activation::Scheduled if has_key => now + prepublication(config),
+        _ => now,
+    };
+    let stored = generate(now, activates_at).await?;
+    match key_store::rotate_key(db, &stored).await {
+        Err(StoreError::Conflict) => {
+            return Err(ServiceError::Invalid(
+                "another rotation happened at the same moment; list the keys and try again".into(),
+            ));
+        }
+        other => other?,
+    }
+    crate::audit!(info, "key.rotated", kid = %stored.kid, activates_at);
+    Ok(Rotation {
+        kid: stored.kid,
+        activates_at,
+    })
 }
 
 /// Reads the live keys from the database into a [`KeySet`], reusing keys already parsed in
@@ -63,17 +117,22 @@ pub async fn load_key_set(
 ) -> Result<KeySet, ServiceError> {
     let rows = key_store::list_live_keys(db, now - window).await?;
     let mut active = None;
-    let mut retired = Vec::new();
+    let mut others = Vec::new();
+    // Newest first: the key whose activation has come and whose retirement has not signs;
+    // newer ones are published ahead of their time, older ones until their tokens expire.
     for row in rows {
         let key = match previous.and_then(|p| p.find(&row.kid)) {
             Some(parsed) => parsed.clone(),
             None => Arc::new(SigningKey::from_pkcs8(&row.kid, &row.private_key)?),
         };
-        match (row.retired_at, &active) {
-            (None, None) => active = Some(key),
-            _ => retired.push(key),
+        let signs_now = row.activates_at <= now && row.retired_at.is_none_or(|r| r > now);
+        if active.is_none() && signs_now {
+            active = Some(key);
+        } else {
+            others.push(key);
         }
     }
+    let retired = others;
     let active = active
         .ok_or_else(|| ServiceError::Invalid("no active signing key in the database".into()))?;
     Ok(KeySet::new(active, retired))
@@ -121,7 +180,9 @@ pub struct KeyReport {
     pub alg: String,
     /// Creation time.
     pub created_at: UnixTime,
-    /// When it stopped signing.
+    /// When it starts signing.
+    pub activates_at: UnixTime,
+    /// When it stops signing.
     pub retired_at: Option<UnixTime>,
     /// Until when it stays in the JWKS (retired keys only).
     pub published_until: Option<UnixTime>,
@@ -137,12 +198,13 @@ pub async fn list(db: &Db, window: i64) -> Result<Vec<KeyReport>, ServiceError> 
             kid: k.kid,
             alg: k.alg,
             created_at: k.created_at,
+            activates_at: k.activates_at,
             retired_at: k.retired_at,
         })
         .collect())
 }
 
-async fn generate(now: UnixTime) -> Result<StoredKey, ServiceError> {
+async fn generate(now: UnixTime, activates_at: UnixTime) -> Result<StoredKey, ServiceError> {
     // RSA key generation takes tens of milliseconds: keep it off the async workers.
     let (key, der) = tokio::task::spawn_blocking(SigningKey::generate_rs256)
         .await
@@ -152,6 +214,7 @@ async fn generate(now: UnixTime) -> Result<StoredKey, ServiceError> {
         alg: "RS256".into(),
         private_key: der,
         created_at: now,
+        activates_at,
         retired_at: None,
     })
 }

@@ -16,7 +16,9 @@ pub struct StoredKey {
     pub private_key: Vec<u8>,
     /// Creation time.
     pub created_at: UnixTime,
-    /// When it stopped signing; `None` while it signs.
+    /// When it starts signing (until then it is only published).
+    pub activates_at: UnixTime,
+    /// When it stops signing; `None` while no successor is scheduled.
     pub retired_at: Option<UnixTime>,
 }
 
@@ -26,26 +28,26 @@ impl std::fmt::Debug for StoredKey {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
             .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
 }
 
-const COLUMNS: &str = "kid, alg, private_key, created_at, retired_at";
+const COLUMNS: &str = "kid, alg, private_key, created_at, activates_at, retired_at";
 
-/// The signing key first, then retired keys by how recently they stopped signing (creation
-/// times can tie within a second).
-const NEWEST_FIRST: &str = "ORDER BY CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid";
+/// The newest key first: by when it starts signing (creation times can tie within a second).
+const NEWEST_FIRST: &str = "ORDER BY activates_at DESC, created_at DESC, kid";
 
 /// Adds the first signing key for its algorithm; [`StoreError::Conflict`] when another
 /// instance added one first (the partial unique index allows one active key per algorithm).
 pub async fn insert_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
-    const SQL: &str = "INSERT INTO signing_keys (kid, alg, private_key, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)";
-    on_pool!(db, pool => sqlx::query(SQL)
+    on_pool!(db, pool => sqlx::query(INSERT)
         .bind(&key.kid)
         .bind(&key.alg)
         .bind(&key.private_key)
         .bind(key.created_at)
+        .bind(key.activates_at)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
@@ -53,19 +55,26 @@ pub async fn insert_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Retires the active key of `key.alg` and makes `key` the active one, atomically.
-pub async fn rotate_key(db: &Db, key: &StoredKey, now: UnixTime) -> Result<(), StoreError> {
-    const RETIRE: &str =
-        "UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL";
-    const INSERT: &str = "INSERT INTO signing_keys (kid, alg, private_key, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)";
+const INSERT: &str = "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retired_at) \
+                      VALUES ($1, $2, $3, $4, $5, NULL)";
+
+/// Schedules `key` to take over at `key.activates_at`: every key of `key.alg` that would sign
+/// after that instant retires then, atomically. A concurrent rotation gets
+/// [`StoreError::Conflict`].
+pub async fn rotate_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
+    // Every key that would still sign after that instant stops then: the current one, and a
+    // next one scheduled later (an immediate rotation overrides a scheduled one).
+    const RETIRE: &str = "UPDATE signing_keys SET retired_at = $1 \
+                          WHERE alg = $2 AND (retired_at IS NULL OR retired_at > $1)";
     on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query(RETIRE).bind(now).bind(&key.alg).execute(&mut *tx).await?;
+        sqlx::query(RETIRE).bind(key.activates_at).bind(&key.alg).execute(&mut *tx).await?;
         sqlx::query(INSERT)
             .bind(&key.kid)
             .bind(&key.alg)
             .bind(&key.private_key)
             .bind(key.created_at)
+            .bind(key.activates_at)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
@@ -74,8 +83,8 @@ pub async fn rotate_key(db: &Db, key: &StoredKey, now: UnixTime) -> Result<(), S
     Ok(())
 }
 
-/// Keys that sign now or retired after `retired_after` (their tokens may still be alive),
-/// the signing key first.
+/// Keys not retired, or retired after `retired_after` (their tokens may still be alive),
+/// newest first: the next key (if one is scheduled), the signing key, then retired ones.
 pub async fn list_live_keys(
     db: &Db,
     retired_after: UnixTime,
@@ -88,7 +97,7 @@ pub async fn list_live_keys(
     )
 }
 
-/// Every key ever stored, the signing key first.
+/// Every key ever stored, newest first.
 pub async fn list_keys(db: &Db) -> Result<Vec<StoredKey>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM signing_keys {NEWEST_FIRST}");
     Ok(on_pool!(db, pool => sqlx::query_as::<_, StoredKey>(&sql).fetch_all(pool).await)?)

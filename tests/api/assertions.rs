@@ -279,14 +279,11 @@ async fn a_worker_signs_its_assertion_with_the_shared_secret() {
     assert_eq!(status, 401, "wrong secret");
 
     // The database keeps the secret sealed, never in clear.
-    let identity_backend::store::Db::Sqlite(pool) = &app.state.db else {
-        panic!("SQLite")
-    };
-    let (sealed,): (Option<String>,) =
-        sqlx::query_as("SELECT sealed_secret FROM clients WHERE client_id = 'worker'")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let sealed = identity_backend::store::clients::find_client(&app.state.db, "worker")
+        .await
+        .unwrap()
+        .unwrap()
+        .sealed_secret;
     let sealed = sealed.unwrap();
     assert!(sealed.starts_with("v1.") && !sealed.contains(SHARED));
 

@@ -513,28 +513,63 @@ async fn key_commands() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     assert!(run(d, &["migrate"], None, &[]).await.status.success());
-    let rotated = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
-    assert!(rotated.starts_with("now signing with "), "{rotated}");
-    let rotated_again = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
+    // No key yet: the first one signs at once.
+    let first = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
+    assert!(first.starts_with("new key "), "{first}");
+    assert!(first.contains("signing now"), "{first}");
+    let second = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
+    assert!(second.contains("signing from "), "pre-published: {second}");
     let list = stdout(&run(d, &["keys", "list"], None, &[]).await);
     assert_eq!(list.lines().count(), 2, "{list}");
-    assert_eq!(
-        list.lines()
-            .filter(|l| l.contains("active (signing)"))
-            .count(),
-        1,
+    let newest = second
+        .trim_start_matches("new key ")
+        .split(':')
+        .next()
+        .unwrap();
+    let next = list.lines().next().unwrap();
+    assert!(
+        next.starts_with(newest) && next.contains("next (published; signs from"),
         "{list}"
     );
     assert!(
-        list.lines().any(|l| l.contains("retired, published until")),
+        list.lines()
+            .nth(1)
+            .unwrap()
+            .contains("active (signing until"),
         "{list}"
     );
-    let newest = rotated_again
-        .trim_start_matches("now signing with ")
-        .split(';')
+
+    let urgent = stdout(&run(d, &["keys", "rotate", "--now"], None, &[]).await);
+    assert!(urgent.contains("signing now"), "{urgent}");
+    let list = stdout(&run(d, &["keys", "list"], None, &[]).await);
+    let newest = urgent
+        .trim_start_matches("new key ")
+        .split(':')
         .next()
         .unwrap();
-    assert!(list.lines().next().unwrap().starts_with(newest), "{list}");
+    let line = |kid: &str| {
+        list.lines()
+            .find(|l| l.starts_with(kid))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(line(newest).contains("active (signing)"), "{list}");
+    assert!(
+        line(
+            second
+                .trim_start_matches("new key ")
+                .split(':')
+                .next()
+                .unwrap()
+        )
+        .contains("superseded before it signed"),
+        "the scheduled key never signs: {list}"
+    );
+    assert_eq!(
+        list.lines().filter(|l| l.contains("active")).count(),
+        1,
+        "{list}"
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! `TestApp`: the real server on a random port, a fresh database, a clock the test controls.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use identity_backend::app::Application;
@@ -27,8 +28,8 @@ pub struct TestApp {
     /// When the clock started: the real time at spawn (browser sessions' cookie expiry is
     /// computed from the real clock by tower-sessions, so the two must agree).
     pub start: i64,
-    /// The database folder, kept alive for the app's lifetime.
-    dir: Option<tempfile::TempDir>,
+    /// The test's folder and database, kept alive for the app's lifetime (shared by siblings).
+    storage: Arc<TestStorage>,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -40,8 +41,16 @@ impl TestApp {
 
     /// An app in `mode` with extra environment settings.
     pub async fn spawn_with(mode: Mode, extra: &[(&str, &str)]) -> TestApp {
-        let (config, dir) = test_config(mode, extra);
-        Self::spawn_config(config, dir).await
+        let storage = TestStorage::new().await;
+        let config = test_config(&storage, mode, extra);
+        Self::spawn_config(config, storage).await
+    }
+
+    /// An app on SQLite even in the PostgreSQL pass (tests of SQLite itself).
+    pub async fn spawn_sqlite(mode: Mode, extra: &[(&str, &str)]) -> TestApp {
+        let storage = TestStorage::sqlite();
+        let config = test_config(&storage, mode, extra);
+        Self::spawn_config(config, storage).await
     }
 
     /// A dev-mode app whose issuer is its real address, for clients that fetch discovery
@@ -53,8 +62,9 @@ impl TestApp {
         let issuer = format!("http://{}", listener.local_addr().expect("bound"));
         let mut settings = vec![("JWT_ISSUER", issuer.as_str())];
         settings.extend_from_slice(extra);
-        let (config, dir) = test_config(Mode::Development, &settings);
-        Self::spawn_on(listener, config, Some(dir)).await
+        let storage = TestStorage::new().await;
+        let config = test_config(&storage, Mode::Development, &settings);
+        Self::spawn_on(listener, config, storage).await
     }
 
     /// A second instance of this app: same configuration and database, its own port and
@@ -64,21 +74,21 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind(config.bind_addr)
             .await
             .expect("bind");
-        Self::spawn_on(listener, config, None).await
+        Self::spawn_on(listener, config, self.storage.clone()).await
     }
 
-    /// An app built from a ready configuration, keeping `dir` alive.
-    pub async fn spawn_config(config: Config, dir: tempfile::TempDir) -> TestApp {
+    /// An app built from a ready configuration, keeping `storage` alive.
+    async fn spawn_config(config: Config, storage: Arc<TestStorage>) -> TestApp {
         let listener = tokio::net::TcpListener::bind(config.bind_addr)
             .await
             .expect("bind");
-        Self::spawn_on(listener, config, Some(dir)).await
+        Self::spawn_on(listener, config, storage).await
     }
 
     async fn spawn_on(
         listener: tokio::net::TcpListener,
         config: Config,
-        dir: Option<tempfile::TempDir>,
+        storage: Arc<TestStorage>,
     ) -> TestApp {
         let start = Clock::system().now();
         let clock = Clock::manual(start);
@@ -98,7 +108,7 @@ impl TestApp {
             state,
             clock,
             start,
-            dir,
+            storage,
             stop: Some(stop),
         }
     }
@@ -165,8 +175,7 @@ impl TestApp {
         }
         let mut config = (*self.state.config).clone();
         change(&mut config);
-        let dir = self.dir.take().expect("database folder");
-        TestApp::spawn_config(config, dir).await
+        TestApp::spawn_config(config, self.storage.clone()).await
     }
 }
 
@@ -178,16 +187,104 @@ impl Drop for TestApp {
     }
 }
 
-/// The configuration of a test app: a fresh SQLite file in a temporary folder, port 0.
-fn test_config(mode: Mode, extra: &[(&str, &str)]) -> (Config, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}/identity.db", dir.path().display());
+/// The database every test app of the PostgreSQL pass uses a database of its own on.
+pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+/// A test's own folder and database: a SQLite file in the folder, or, when
+/// `TEST_DATABASE_URL` is set (the PostgreSQL pass), a fresh database on that server, dropped
+/// when the last app using it is.
+pub struct TestStorage {
+    dir: tempfile::TempDir,
+    /// The database URL the apps use.
+    pub database_url: String,
+    /// Dropped with the storage: the database goes with it.
+    _postgres: Option<PgTestDatabase>,
+}
+
+struct PgTestDatabase {
+    server_url: String,
+    name: String,
+}
+
+impl TestStorage {
+    /// Storage for the current pass.
+    pub async fn new() -> Arc<Self> {
+        match std::env::var(TEST_DATABASE_URL) {
+            Ok(server_url) if !server_url.is_empty() => Self::postgres(server_url).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    /// A SQLite file, whatever the pass.
+    pub fn sqlite() -> Arc<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}/identity.db", dir.path().display());
+        Arc::new(Self {
+            dir,
+            database_url,
+            _postgres: None,
+        })
+    }
+
+    async fn postgres(server_url: String) -> Arc<Self> {
+        use sqlx::Connection;
+        let name = format!("ib_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server_url)
+            .await
+            .unwrap_or_else(|e| panic!("{TEST_DATABASE_URL} is set but unreachable: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(&server_url).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&name);
+        Arc::new(Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            database_url: url.to_string(),
+            _postgres: Some(PgTestDatabase { server_url, name }),
+        })
+    }
+
+    /// The test's folder.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for PgTestDatabase {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime: do the async work on a thread of its own.
+        let (server_url, name) = (self.server_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&server_url).await.ok()?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("note: could not drop the test database {}", self.name);
+        }
+    }
+}
+
+/// The configuration of a test app on `storage`, port 0.
+fn test_config(storage: &TestStorage, mode: Mode, extra: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = HashMap::from([
         ("BIND_ADDR".into(), "127.0.0.1:0".into()),
-        ("DATABASE_URL".into(), database_url),
+        ("DATABASE_URL".into(), storage.database_url.clone()),
         ("JWT_ISSUER".into(), DEV_ISSUER.into()),
         // A config/identity.toml in the working directory must not leak into tests.
-        ("IDENTITY_CONFIG".into(), write_empty_toml(&dir)),
+        ("IDENTITY_CONFIG".into(), write_empty_toml(storage.path())),
     ]);
     if mode == Mode::Production {
         env.insert("JWT_ISSUER".into(), "https://id.example.test".into());
@@ -199,8 +296,7 @@ fn test_config(mode: Mode, extra: &[(&str, &str)]) -> (Config, tempfile::TempDir
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
-    let config = Config::load(mode, &env).expect("valid test configuration");
-    (config, dir)
+    Config::load(mode, &env).expect("valid test configuration")
 }
 
 /// A client that keeps cookies and does not follow redirects: a browser, for our purposes.
@@ -213,8 +309,8 @@ pub fn browser() -> reqwest::Client {
         .expect("client")
 }
 
-fn write_empty_toml(dir: &tempfile::TempDir) -> String {
-    let path = dir.path().join("identity.toml");
+fn write_empty_toml(dir: &std::path::Path) -> String {
+    let path = dir.join("identity.toml");
     std::fs::write(
         &path,
         "# test configuration: everything comes from the environment\n",

@@ -78,52 +78,81 @@ async fn the_key_survives_a_restart() {
     assert_eq!(jwks(&again).await, before);
 }
 
-#[tokio::test]
-async fn rotation_keeps_the_old_key_published_until_its_tokens_expire() {
-    let app = TestApp::spawn().await;
-    let old_token = app.test_token("").await;
-    let old_kid = header_of(&old_token)["kid"].as_str().unwrap().to_owned();
-
-    let new_kid = keys::rotate(&app.state.db, &app.clock).await.unwrap();
-    let window = keys::publication_window(&app.state.config);
-    reload_keys(&app).await;
-
-    let kids: Vec<String> = jwks(&app).await["keys"]
+fn kids(doc: &Value) -> Vec<String> {
+    doc["keys"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect();
+        .collect()
+}
+
+async fn rotate(app: &TestApp, activation: keys::Activation) -> keys::Rotation {
+    keys::rotate(&app.state.db, &app.clock, &app.state.config, activation)
+        .await
+        .unwrap()
+}
+
+fn secs(n: i64) -> Duration {
+    Duration::from_secs(u64::try_from(n).unwrap())
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_stays_until_its_tokens_expire()
+{
+    let app = TestApp::spawn().await;
+    let old_token = app.test_token("").await;
+    let old_kid = header_of(&old_token)["kid"].as_str().unwrap().to_owned();
+
+    let rotation = rotate(&app, keys::Activation::Scheduled).await;
+    let prepublication = keys::prepublication(&app.state.config);
+    assert_eq!(rotation.activates_at, app.clock.now() + prepublication);
+    reload_keys(&app).await;
     assert_eq!(
-        kids,
-        vec![new_kid.clone(), old_kid.clone()],
-        "new key first, old key still published"
+        kids(&jwks(&app).await),
+        vec![old_kid.clone(), rotation.kid.clone()],
+        "the next key is published at once, after the signing key"
     );
+    assert_eq!(
+        header_of(&app.test_token("").await)["kid"],
+        old_kid.as_str(),
+        "but does not sign yet"
+    );
+
+    app.clock.advance(secs(prepublication));
+    reload_keys(&app).await;
     let new_token = app.test_token("").await;
     assert_eq!(
         header_of(&new_token)["kid"],
-        new_kid.as_str(),
-        "new tokens use the new key"
+        rotation.kid.as_str(),
+        "new tokens use the new key from its activation"
     );
+    assert_eq!(kids(&jwks(&app).await), vec![rotation.kid.clone(), old_kid]);
     let (status, _) = app.verify(&serde_json::json!({ "token": old_token })).await;
     assert_eq!(
         status, 200,
         "tokens signed before the rotation still verify"
     );
 
-    app.clock
-        .advance(Duration::from_secs(u64::try_from(window).unwrap() + 1));
+    let window = keys::publication_window(&app.state.config);
+    app.clock.advance(secs(window + 1));
     reload_keys(&app).await;
-    let kids: Vec<Value> = jwks(&app).await["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].clone())
-        .collect();
     assert_eq!(
-        kids,
-        vec![Value::from(new_kid)],
+        kids(&jwks(&app).await),
+        vec![rotation.kid],
         "the old key leaves once its tokens have expired"
+    );
+}
+
+#[tokio::test]
+async fn an_immediate_rotation_signs_at_once() {
+    let app = TestApp::spawn().await;
+    let rotation = rotate(&app, keys::Activation::Immediate).await;
+    assert_eq!(rotation.activates_at, app.clock.now());
+    reload_keys(&app).await;
+    assert_eq!(
+        header_of(&app.test_token("").await)["kid"],
+        rotation.kid.as_str()
     );
 }
 
@@ -135,11 +164,24 @@ async fn running_instances_pick_up_a_rotation_by_themselves() {
     )
     .await;
     let before = app.state.keys.current().active().kid().to_owned();
-    let new_kid = keys::rotate(&app.state.db, &app.clock).await.unwrap();
-    assert_ne!(before, new_kid);
+    let rotation = rotate(&app, keys::Activation::Scheduled).await;
+    assert_ne!(before, rotation.kid);
+    let mut published = false;
+    for _ in 0..50 {
+        if kids(&jwks(&app).await).contains(&rotation.kid) {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(published, "the reloader published the next key");
+    assert_eq!(header_of(&app.test_token("").await)["kid"], before.as_str());
+
+    app.clock
+        .advance(secs(keys::prepublication(&app.state.config)));
     let mut picked_up = false;
     for _ in 0..50 {
-        if header_of(&app.test_token("").await)["kid"] == new_kid.as_str() {
+        if header_of(&app.test_token("").await)["kid"] == rotation.kid.as_str() {
             picked_up = true;
             break;
         }

@@ -9,6 +9,7 @@ mod consent;
 mod discovery;
 mod health;
 mod helpers;
+mod instances;
 mod jwks;
 mod logout;
 mod migrations;

@@ -6,7 +6,7 @@ use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_sqlite(identity_backend::config::Mode::Development, &[]).await;
     let Db::Sqlite(pool) = &app.state.db else {
         panic!("SQLite by default")
     };
@@ -29,7 +29,7 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
 
 #[tokio::test]
 async fn secrets_are_stored_only_as_hashes() {
-    let app = TestApp::spawn_with(
+    let app = TestApp::spawn_sqlite(
         identity_backend::config::Mode::Development,
         &[
             ("DEMO_USERNAME", "alice"),
