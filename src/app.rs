@@ -24,7 +24,7 @@ use crate::store::Db;
 /// Opens the configured database and brings its schema up to date (server and CLI alike).
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let url = &config.database_url;
-    let db = Db::connect(url)
+    let db = Db::connect(url, &config.database)
         .await
         .with_context(|| format!("cannot open the database {}", url.redacted()))?;
     db.migrate()
@@ -161,6 +161,10 @@ impl Application {
             state.clone(),
             stopped(stop_rx.clone()),
         ));
+        let cleaner = tokio::spawn(crate::service::cleanup::run(
+            state.clone(),
+            stopped(stop_rx.clone()),
+        ));
 
         let app =
             crate::http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -170,6 +174,7 @@ impl Application {
             .context("the server failed")?;
         let _ = reloader.await;
         let _ = logouts.await;
+        let _ = cleaner.await;
         state.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -189,6 +189,33 @@ pub struct Config {
     pub refresh_token_ttl_secs: i64,
     /// How long after a rotation a retry with the old refresh token gets the same new one.
     pub refresh_reuse_grace_secs: i64,
+    /// Connection pool settings.
+    pub database: DatabaseOptions,
+    /// How often each instance removes expired rows, seconds.
+    pub cleanup_interval_secs: u64,
+}
+
+/// How the connection pool behaves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseOptions {
+    /// Connections per instance at most (`DATABASE_MAX_CONNECTIONS`).
+    pub max_connections: u32,
+    /// The longest a statement may run (PostgreSQL `statement_timeout`) or wait for a lock
+    /// (SQLite busy timeout); also the longest a request waits for a free connection.
+    pub statement_timeout: std::time::Duration,
+    /// Connections are replaced after this long (`DATABASE_MAX_LIFETIME_SECONDS`), so a
+    /// failover or a rebalanced proxy is picked up.
+    pub max_lifetime: std::time::Duration,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            statement_timeout: std::time::Duration::from_secs(10),
+            max_lifetime: std::time::Duration::from_secs(30 * 60),
+        }
+    }
 }
 
 impl Config {
@@ -346,6 +373,39 @@ impl Config {
         let code_ttl_secs = bounded("AUTH_CODE_TTL_SECONDS", raw.auth_code_ttl_seconds, 10, 600)?;
         let clock_skew_secs = bounded("CLOCK_SKEW_SECONDS", raw.clock_skew_seconds, 0, 300)?;
         bounded("KEYS_RELOAD_SECONDS", raw.keys_reload_seconds, 1, 3600)?;
+        let database = DatabaseOptions {
+            max_connections: u32::try_from(bounded(
+                "DATABASE_MAX_CONNECTIONS",
+                raw.database_max_connections,
+                1,
+                1000,
+            )?)
+            .unwrap_or(16),
+            statement_timeout: std::time::Duration::from_millis(
+                bounded(
+                    "DATABASE_STATEMENT_TIMEOUT_MS",
+                    raw.database_statement_timeout_ms,
+                    100,
+                    600_000,
+                )?
+                .unsigned_abs(),
+            ),
+            max_lifetime: std::time::Duration::from_secs(
+                bounded(
+                    "DATABASE_MAX_LIFETIME_SECONDS",
+                    raw.database_max_lifetime_seconds,
+                    60,
+                    86_400,
+                )?
+                .unsigned_abs(),
+            ),
+        };
+        bounded(
+            "CLEANUP_INTERVAL_SECONDS",
+            raw.cleanup_interval_seconds,
+            1,
+            86_400,
+        )?;
         let session_idle_secs = bounded(
             "SESSION_IDLE_MINUTES",
             raw.session_idle_minutes,
@@ -393,6 +453,8 @@ impl Config {
             refresh_token_ttl_secs,
             refresh_reuse_grace_secs,
             keys_reload_secs: raw.keys_reload_seconds,
+            database,
+            cleanup_interval_secs: raw.cleanup_interval_seconds,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }

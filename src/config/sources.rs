@@ -56,6 +56,10 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("KEY_ENCRYPTION_KEY", Kind::Secret),
     ("REFRESH_TOKEN_DAYS", Kind::Scalar),
     ("REFRESH_REUSE_GRACE_SECONDS", Kind::Scalar),
+    ("DATABASE_MAX_CONNECTIONS", Kind::Scalar),
+    ("DATABASE_STATEMENT_TIMEOUT_MS", Kind::Scalar),
+    ("DATABASE_MAX_LIFETIME_SECONDS", Kind::Scalar),
+    ("CLEANUP_INTERVAL_SECONDS", Kind::Scalar),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -114,6 +118,10 @@ pub struct RawSettings {
     pub key_encryption_key: Option<SecretString>,
     pub refresh_token_days: u64,
     pub refresh_reuse_grace_seconds: u64,
+    pub database_max_connections: u64,
+    pub database_statement_timeout_ms: u64,
+    pub database_max_lifetime_seconds: u64,
+    pub cleanup_interval_seconds: u64,
 }
 
 impl Default for RawSettings {
@@ -147,6 +155,10 @@ impl Default for RawSettings {
             key_encryption_key: None,
             refresh_token_days: 30,
             refresh_reuse_grace_seconds: 10,
+            database_max_connections: 16,
+            database_statement_timeout_ms: 10_000,
+            database_max_lifetime_seconds: 30 * 60,
+            cleanup_interval_seconds: 5 * 60,
         }
     }
 }

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 /// An error response in the RFC 6749 §5.2 shape: `{"error", "error_description"}`.
 #[derive(Debug)]
@@ -88,9 +87,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::OAuth(e) => Self(e, None),
-            ServiceError::Store(StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed,
-            )) => {
+            ServiceError::Store(ref store) if store.is_unavailable() => {
                 tracing::error!(error = %e, "database unavailable");
                 Self(
                     OAuthError::new(

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod authorize;
 pub mod backchannel;
 pub mod bootstrap;
+pub mod cleanup;
 pub mod clients;
 pub mod consent;
 pub mod introspect;

@@ -5,6 +5,7 @@
 //! and run against the concrete pool through [`on_pool!`].
 
 pub mod backchannel;
+pub mod cleanup;
 pub mod clients;
 pub mod codes;
 pub mod consents;
@@ -15,14 +16,13 @@ pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::config::DatabaseUrl;
+use crate::config::{DatabaseOptions, DatabaseUrl};
 
 /// A connection pool to one of the supported databases.
 #[derive(Clone, Debug)]
@@ -68,6 +68,31 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database is unreachable, overloaded or timed out, rather than the request
+    /// being wrong: worth a `503` and a retry, and over by itself when the database is back.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08…), too many connections, statement
+                // timeout, shutting down or starting up. SQLite: busy, locked.
+                code.starts_with("08")
+                    || matches!(
+                        &*code,
+                        "53300" | "57014" | "57P01" | "57P02" | "57P03" | "5" | "6"
+                    )
+            }),
+            _ => false,
+        }
+    }
+
     /// Maps a unique violation to [`StoreError::Conflict`].
     fn from_write(error: sqlx::Error) -> Self {
         match &error {
@@ -78,17 +103,20 @@ impl StoreError {
 }
 
 impl Db {
-    /// Connects to `url`, creating a SQLite file (and its folder) when missing.
-    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+    /// Connects to `url`, creating a SQLite file (and its folder) when missing. The pool
+    /// connects lazily past its first connection and replaces broken connections by itself,
+    /// so a database that comes back is used again without a restart.
+    pub async fn connect(url: &DatabaseUrl, options: &DatabaseOptions) -> Result<Self, StoreError> {
         let text = url.expose();
+        let timeout = options.statement_timeout;
         if text.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(text)?
+            let connect = SqliteConnectOptions::from_str(text)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5));
-            if let Some(folder) = options
+                .busy_timeout(timeout);
+            if let Some(folder) = connect
                 .get_filename()
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -96,16 +124,22 @@ impl Db {
                 std::fs::create_dir_all(folder)?;
             }
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
+                .max_connections(options.max_connections)
+                .acquire_timeout(timeout)
+                .max_lifetime(options.max_lifetime)
+                .connect_with(connect)
                 .await?;
             Ok(Self::Sqlite(pool))
         } else if text.starts_with("postgres:") || text.starts_with("postgresql:") {
+            let millis = timeout.as_millis().to_string();
+            let connect = PgConnectOptions::from_str(text)?
+                .options([("statement_timeout", millis.as_str())])
+                .application_name("identity-backend");
             let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect(text)
+                .max_connections(options.max_connections)
+                .acquire_timeout(timeout)
+                .max_lifetime(options.max_lifetime)
+                .connect_with(connect)
                 .await?;
             Ok(Self::Postgres(pool))
         } else {

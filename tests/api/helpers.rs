@@ -46,6 +46,16 @@ impl TestApp {
         Self::spawn_config(config, storage).await
     }
 
+    /// An app on storage the test prepared (extra settings may point elsewhere, e.g. a relay).
+    pub async fn spawn_on_storage(
+        storage: Arc<TestStorage>,
+        mode: Mode,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        let config = test_config(&storage, mode, extra);
+        Self::spawn_config(config, storage).await
+    }
+
     /// An app on SQLite even in the PostgreSQL pass (tests of SQLite itself).
     pub async fn spawn_sqlite(mode: Mode, extra: &[(&str, &str)]) -> TestApp {
         let storage = TestStorage::sqlite();

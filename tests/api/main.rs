@@ -6,6 +6,7 @@ mod authorize;
 mod backchannel;
 mod cli;
 mod consent;
+mod database;
 mod discovery;
 mod health;
 mod helpers;
