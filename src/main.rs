@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use identity_backend::app::{Application, open_database};
 use identity_backend::clock::{Clock, UnixTime};
-use identity_backend::config::{Config, Mode};
+use identity_backend::config::{Config, DatabaseUrl, Mode};
 use identity_backend::crypto::{PasswordHasher, SecretString};
 use identity_backend::oidc::{AuthMethod, ClientType, GrantType};
 use identity_backend::service::admin::{self, AccountState, ClientSpec, UserSpec};
@@ -49,6 +49,13 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Copy users, clients, signing keys and consents from DATABASE_URL into another,
+    /// empty database (moving from SQLite to PostgreSQL); stop the server first.
+    Copy {
+        /// The target, e.g. postgres://user:pass@host/db (migrated first).
+        #[arg(long)]
+        to: String,
+    },
     /// Exit 0 when the server answers /ping (for container health checks).
     Healthcheck {
         /// Address to check; defaults to BIND_ADDR (0.0.0.0 becomes 127.0.0.1).
@@ -467,6 +474,28 @@ async fn admin(command: Command, config: Config) -> anyhow::Result<()> {
                 keys::publication_window(&config)
             );
             Ok(())
+        }
+        Command::Copy { to } => {
+            let url = DatabaseUrl::new(to);
+            let target = Db::connect(&url, &config.database)
+                .await
+                .with_context(|| format!("cannot open {}", url.redacted()))?;
+            target
+                .migrate()
+                .await
+                .with_context(|| format!("cannot apply migrations to {}", url.redacted()))?;
+            let copied = admin::copy_to(&db, &target).await;
+            target.close().await;
+            copied.map(|c| {
+                println!(
+                    "copied {} user(s), {} client(s), {} signing key(s), {} consent(s) to {}",
+                    c.users,
+                    c.clients,
+                    c.keys,
+                    c.consents,
+                    url.redacted()
+                );
+            })
         }
         Command::Start | Command::StartDev | Command::Healthcheck { .. } => Ok(()),
     };

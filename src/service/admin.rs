@@ -192,6 +192,25 @@ async fn end_user_sessions(db: &Db, clock: &Clock, user_id: &str) -> Result<u64,
     Ok(ended)
 }
 
+/// Copies users, clients, signing keys and consents into `target`, a database that must be
+/// migrated and empty (copy before the first start on it).
+pub async fn copy_to(source: &Db, target: &Db) -> Result<crate::store::copy::Copied, ServiceError> {
+    if !crate::store::copy::is_empty(target).await? {
+        return Err(ServiceError::Invalid(
+            "the target database already has users, clients or keys; copy into a new, empty database".into(),
+        ));
+    }
+    let copied = crate::store::copy::copy_all(source, target).await?;
+    audit!(
+        info,
+        "admin.database_copied",
+        users = copied.users,
+        clients = copied.clients,
+        keys = copied.keys
+    );
+    Ok(copied)
+}
+
 /// A client to register.
 #[derive(Debug)]
 pub struct ClientSpec {

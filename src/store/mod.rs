@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod copy;
 pub mod keys;
 pub mod refresh_tokens;
 pub mod revocations;

@@ -808,3 +808,144 @@ async fn user_logout_ends_every_session_and_refresh_token() {
     let none = stdout(&run(dir.path(), &["user", "sessions", "alice"], None, &env).await);
     assert!(none.contains("no active sessions"), "{none}");
 }
+
+#[tokio::test]
+async fn copy_moves_users_clients_and_keys_to_another_database() {
+    let header_of_token = |t: &str| {
+        crate::helpers::header_of(t)["kid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    use identity_backend::config::Mode;
+    use identity_backend::crypto::SecretString;
+    use identity_backend::service::admin::{ClientSpec, add_client, list_users};
+    use identity_backend::service::keys;
+
+    let source = TestApp::spawn_sqlite(Mode::Development, &[]).await;
+    source.add_user("alice", "alice-pw").await;
+    let spec = ClientSpec {
+        redirect_uris: vec!["https://web.example/cb".into()],
+        secret: Some(SecretString::new("web-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA")),
+        backchannel_logout_uri: Some("https://web.example/bc".into()),
+        first_party: false,
+        ..crate::helpers::client_spec("web")
+    };
+    add_client(&source.state.db, &source.clock, &source.state.config, spec)
+        .await
+        .unwrap();
+    let old_token = source.test_token("").await;
+    keys::rotate(
+        &source.state.db,
+        &source.clock,
+        &source.state.config,
+        keys::Activation::Scheduled,
+    )
+    .await
+    .unwrap();
+    let users = list_users(&source.state.db).await.unwrap().len();
+
+    // In the PostgreSQL pass the target is a PostgreSQL database; else another SQLite file.
+    let target = crate::helpers::TestStorage::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let from = source.state.config.database_url.expose().to_owned();
+    let env = [("DATABASE_URL", from.as_str())];
+    let to = target.database_url.as_str();
+    let out = run(dir.path(), &["copy", "--to", to], None, &env).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "copied {users} user(s), 2 client(s), 2 signing key(s)"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let again = run(dir.path(), &["copy", "--to", to], None, &env).await;
+    assert_eq!(again.status.code(), Some(1), "never into a database in use");
+    assert!(
+        stderr(&again).contains("already has users"),
+        "{}",
+        stderr(&again)
+    );
+
+    let copy = TestApp::spawn_on_storage(target, Mode::Development, &[]).await;
+    let published: Vec<String> = copy
+        .get("/jwks.json")
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    let mut stored: Vec<String> = identity_backend::store::keys::list_keys(&source.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    let mut sorted = published.clone();
+    sorted.sort();
+    stored.sort();
+    assert_eq!(sorted, stored, "the same keys, the next one included");
+    assert_eq!(
+        published[0],
+        header_of_token(&old_token),
+        "the same key signs"
+    );
+    let (status, _) = copy
+        .verify(&serde_json::json!({ "token": old_token }))
+        .await;
+    assert_eq!(status, 200, "tokens issued before the move still verify");
+    let to = copy
+        .sign_in(
+            &copy.client,
+            &crate::helpers::gateway_query(""),
+            "alice",
+            "alice-pw",
+        )
+        .await;
+    assert!(to.contains("code="), "alice's password came along");
+    let web = identity_backend::store::clients::find_client(&copy.state.db, "web")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        web.backchannel_logout_uri.as_deref(),
+        Some("https://web.example/bc")
+    );
+    assert!(!web.first_party);
+    assert_eq!(web.redirect_uris, vec!["https://web.example/cb".to_owned()]);
+}
+
+#[tokio::test]
+async fn migrate_and_the_admin_commands_work_on_either_database() {
+    // PostgreSQL in the PostgreSQL pass, SQLite otherwise.
+    let storage = crate::helpers::TestStorage::new().await;
+    let env = [("DATABASE_URL", storage.database_url.as_str())];
+    let d = storage.path();
+    let migrated = run(d, &["migrate"], None, &env).await;
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(stdout(&migrated).contains("migrations applied"));
+    assert!(
+        run(d, &["migrate"], None, &env).await.status.success(),
+        "idempotent"
+    );
+    let added = run(
+        d,
+        &["user", "add", "bob", "--password-stdin"],
+        Some("bob-Kx8vQ2mZ7pL4wN9r\n"),
+        &env,
+    )
+    .await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&run(d, &["user", "list"], None, &env).await).contains("bob"));
+    let rotated = run(d, &["keys", "rotate"], None, &env).await;
+    assert!(
+        stdout(&rotated).contains("signing now"),
+        "{}",
+        stdout(&rotated)
+    );
+}
