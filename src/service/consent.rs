@@ -19,9 +19,9 @@ pub async fn decide(
     if client.first_party && !request.prompt.consent {
         return Ok(Consent::NotNeeded);
     }
-    let granted = consents::find_consent(&state.db, user_id, &request.client_id)
-        .await?
-        .map(|s| parse(&s))
+    let granted = consents::find_consent(&state.db, user_id, &request.client_id).await?;
+    let granted = (!granted.is_empty())
+        .then(|| parse(&granted.join(" ")))
         .transpose()?;
     Ok(consent::decide(
         client.first_party,
@@ -37,15 +37,13 @@ pub async fn remember(
     user_id: &str,
     request: &AuthorizationRequest,
 ) -> Result<(), ServiceError> {
-    let mut scope = parse(&request.scope)?;
-    if let Some(earlier) = consents::find_consent(&state.db, user_id, &request.client_id).await? {
-        scope = scope.union(&parse(&earlier)?);
-    }
+    let scope = parse(&request.scope)?;
+    let scopes: Vec<&str> = scope.iter().collect();
     consents::save_consent(
         &state.db,
         user_id,
         &request.client_id,
-        &scope.to_string(),
+        &scopes,
         state.clock.now(),
     )
     .await?;

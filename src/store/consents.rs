@@ -1,48 +1,46 @@
-//! The `consents` table: what each user allowed each third-party client.
+//! The `consents` table: what each user allowed each third-party client, a row per scope.
 
 use super::{Db, StoreError, on_pool};
 use crate::clock::UnixTime;
 
-/// The scopes `user_id` has allowed `client_id` (space-separated), if any.
+/// The scopes `user_id` has allowed `client_id`.
 pub async fn find_consent(
     db: &Db,
     user_id: &str,
     client_id: &str,
-) -> Result<Option<String>, StoreError> {
-    const SQL: &str = "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2";
-    let found: Option<(String,)> = on_pool!(db, pool => sqlx::query_as(SQL)
+) -> Result<Vec<String>, StoreError> {
+    const SQL: &str =
+        "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 ORDER BY scope";
+    let rows: Vec<(String,)> = on_pool!(db, pool => sqlx::query_as(SQL)
         .bind(user_id)
         .bind(client_id)
-        .fetch_optional(pool)
+        .fetch_all(pool)
         .await)?;
-    Ok(found.map(|(scope,)| scope))
+    Ok(rows.into_iter().map(|(scope,)| scope).collect())
 }
 
-/// Records that `user_id` allows `client_id` the scopes in `scope` (the whole set so far).
+/// Records that `user_id` allows `client_id` each of `scopes` (those already allowed stay).
 pub async fn save_consent(
     db: &Db,
     user_id: &str,
     client_id: &str,
-    scope: &str,
+    scopes: &[&str],
     now: UnixTime,
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
-                       ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at";
-    on_pool!(db, pool => sqlx::query(SQL)
-        .bind(user_id)
-        .bind(client_id)
-        .bind(scope)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+                       ON CONFLICT (user_id, client_id, scope) DO NOTHING";
+    on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for scope in scopes {
+            sqlx::query(SQL)
+                .bind(user_id)
+                .bind(client_id)
+                .bind(scope)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
     Ok(())
-}
-
-/// Withdraws every consent `user_id` gave; returns how many.
-pub async fn delete_user_consents(db: &Db, user_id: &str) -> Result<u64, StoreError> {
-    const SQL: &str = "DELETE FROM consents WHERE user_id = $1";
-    Ok(
-        on_pool!(db, pool => sqlx::query(SQL).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?,
-    )
 }
