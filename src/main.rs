@@ -100,6 +100,11 @@ enum UserCommand {
         /// Login name.
         username: String,
     },
+    /// End the lock that failed sign-ins put on an account name.
+    Unlock {
+        /// Login name.
+        username: String,
+    },
     /// Stop a user from signing in.
     Disable {
         /// Login name.
@@ -563,6 +568,13 @@ async fn user(cmd: UserCommand, db: &Db, clock: &Clock) -> Result<(), ServiceErr
             println!(
                 "signed {username} out: {sessions} session(s) ended, {tokens} refresh token(s) revoked"
             );
+        }
+        UserCommand::Unlock { username } => {
+            if identity_backend::service::throttle::unlock(db, &username).await? {
+                println!("unlocked {username}: failed sign-ins forgotten");
+            } else {
+                println!("{username} was not locked");
+            }
         }
         UserCommand::Disable { username } => {
             admin::set_account_state(db, clock, &username, AccountState::Disabled).await?;

@@ -193,6 +193,29 @@ pub struct Config {
     pub database: DatabaseOptions,
     /// How often each instance removes expired rows, seconds.
     pub cleanup_interval_secs: u64,
+    /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests per minute per client IP; `None` is no limit.
+    pub rate_limits: RateLimits,
+    /// Failed sign-ins before an account is locked (`LOGIN_MAX_FAILURES`).
+    pub login_max_failures: u32,
+    /// Failed sign-ins from one IP before it is locked out (`LOGIN_MAX_FAILURES_PER_IP`).
+    pub login_max_failures_per_ip: u32,
+    /// The first lock's length, seconds; each further failure doubles it (at most a day).
+    pub login_lock_secs: i64,
+    /// Signing keys are rotated after this many days (0: never automatically).
+    pub key_rotation_secs: Option<i64>,
+}
+
+/// Requests per minute per client IP, per group of endpoints; `None` is no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `/login` and `/consent`.
+    pub login: Option<u32>,
+    /// `/token`, `/introspect`, `/revoke`.
+    pub token: Option<u32>,
+    /// `/verify`.
+    pub verify: Option<u32>,
 }
 
 /// How the connection pool behaves.
@@ -400,6 +423,52 @@ impl Config {
                 .unsigned_abs(),
             ),
         };
+        let per_minute = |key: &str, value: u64| -> Result<Option<u32>, ConfigError> {
+            let n = bounded(key, value, 0, 1_000_000)?;
+            Ok(u32::try_from(n).ok().filter(|n| *n > 0))
+        };
+        let rate_limits = RateLimits {
+            login: per_minute(
+                "RATE_LIMIT_LOGIN_PER_MINUTE",
+                raw.rate_limit_login_per_minute,
+            )?,
+            token: per_minute(
+                "RATE_LIMIT_TOKEN_PER_MINUTE",
+                raw.rate_limit_token_per_minute,
+            )?,
+            verify: per_minute(
+                "RATE_LIMIT_VERIFY_PER_MINUTE",
+                raw.rate_limit_verify_per_minute,
+            )?,
+        };
+        let trusted_proxies = sources::list(raw.trusted_proxies.as_ref(), "TRUSTED_PROXIES")?
+            .iter()
+            .map(|item| {
+                item.parse::<ipnet::IpNet>()
+                    .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::new(
+                            "TRUSTED_PROXIES",
+                            format!("{item:?} is not an IP address or network (10.0.0.0/8)"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let small = |key: &str, value: u64, min: u64, max: u64| -> Result<u32, ConfigError> {
+            Ok(u32::try_from(bounded(key, value, min, max)?).unwrap_or(u32::MAX))
+        };
+        let login_max_failures = small("LOGIN_MAX_FAILURES", raw.login_max_failures, 1, 1000)?;
+        let login_max_failures_per_ip = small(
+            "LOGIN_MAX_FAILURES_PER_IP",
+            raw.login_max_failures_per_ip,
+            1,
+            100_000,
+        )?;
+        let login_lock_secs =
+            bounded("LOGIN_LOCK_MINUTES", raw.login_lock_minutes, 1, 24 * 60)? * 60;
+        let key_rotation_secs =
+            Some(bounded("KEY_ROTATION_DAYS", raw.key_rotation_days, 0, 3650)? * 86_400)
+                .filter(|s| *s > 0);
         bounded(
             "CLEANUP_INTERVAL_SECONDS",
             raw.cleanup_interval_seconds,
@@ -455,6 +524,12 @@ impl Config {
             keys_reload_secs: raw.keys_reload_seconds,
             database,
             cleanup_interval_secs: raw.cleanup_interval_seconds,
+            trusted_proxies,
+            rate_limits,
+            login_max_failures,
+            login_max_failures_per_ip,
+            login_lock_secs,
+            key_rotation_secs,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }

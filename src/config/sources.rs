@@ -60,6 +60,14 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("DATABASE_STATEMENT_TIMEOUT_MS", Kind::Scalar),
     ("DATABASE_MAX_LIFETIME_SECONDS", Kind::Scalar),
     ("CLEANUP_INTERVAL_SECONDS", Kind::Scalar),
+    ("TRUSTED_PROXIES", Kind::Text),
+    ("RATE_LIMIT_LOGIN_PER_MINUTE", Kind::Scalar),
+    ("RATE_LIMIT_TOKEN_PER_MINUTE", Kind::Scalar),
+    ("RATE_LIMIT_VERIFY_PER_MINUTE", Kind::Scalar),
+    ("LOGIN_MAX_FAILURES", Kind::Scalar),
+    ("LOGIN_MAX_FAILURES_PER_IP", Kind::Scalar),
+    ("LOGIN_LOCK_MINUTES", Kind::Scalar),
+    ("KEY_ROTATION_DAYS", Kind::Scalar),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -122,6 +130,14 @@ pub struct RawSettings {
     pub database_statement_timeout_ms: u64,
     pub database_max_lifetime_seconds: u64,
     pub cleanup_interval_seconds: u64,
+    pub trusted_proxies: Option<ListInput>,
+    pub rate_limit_login_per_minute: u64,
+    pub rate_limit_token_per_minute: u64,
+    pub rate_limit_verify_per_minute: u64,
+    pub login_max_failures: u64,
+    pub login_max_failures_per_ip: u64,
+    pub login_lock_minutes: u64,
+    pub key_rotation_days: u64,
 }
 
 impl Default for RawSettings {
@@ -159,6 +175,14 @@ impl Default for RawSettings {
             database_statement_timeout_ms: 10_000,
             database_max_lifetime_seconds: 30 * 60,
             cleanup_interval_seconds: 5 * 60,
+            trusted_proxies: None,
+            rate_limit_login_per_minute: 30,
+            rate_limit_token_per_minute: 600,
+            rate_limit_verify_per_minute: 0,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 50,
+            login_lock_minutes: 5,
+            key_rotation_days: 30,
         }
     }
 }

@@ -1,12 +1,15 @@
 //! HTTP: thin handlers, the router and its layers, error mapping.
 
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod session_store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -38,23 +41,39 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     // Browser routes carry the session cookie; API routes never set one.
+    let limits = state.config.rate_limits;
+    let forms = limited(
+        Router::new()
+            .route("/login", post(routes::login::post))
+            .route("/consent", post(routes::consent::post)),
+        limits.login,
+    );
     let browser = Router::new()
         .route(
             "/authorize",
             get(routes::authorize::handle).post(routes::authorize::handle),
         )
-        .route("/login", post(routes::login::post))
-        .route("/consent", post(routes::consent::post))
+        .merge(forms)
         .route(
             "/logout",
             get(routes::logout::handle).post(routes::logout::handle),
         )
         .layer(session_layer(&state));
+    let clients = limited(
+        Router::new()
+            .route("/token", post(routes::token::post))
+            .route("/introspect", post(routes::introspect::post_introspect))
+            .route("/revoke", post(routes::introspect::post_revoke)),
+        limits.token,
+    );
+    let verify = limited(
+        Router::new().route("/verify", post(routes::verify::post)),
+        limits.verify,
+    );
     let mut routes = Router::new()
         .merge(browser)
-        .route("/token", post(routes::token::post))
-        .route("/introspect", post(routes::introspect::post_introspect))
-        .route("/revoke", post(routes::introspect::post_revoke))
+        .merge(clients)
+        .merge(verify)
         .route(
             "/userinfo",
             get(routes::userinfo::handle).post(routes::userinfo::handle),
@@ -69,14 +88,15 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/oauth-authorization-server",
             get(routes::discovery::get),
         )
-        .route("/jwks.json", get(routes::jwks::get))
-        .route("/verify", post(routes::verify::post));
+        .route("/jwks.json", get(routes::jwks::get));
     if state.config.mode == Mode::Development {
         routes = routes.route("/test-token", get(routes::test_token::get));
     }
+    let trusted = Arc::new(state.config.trusted_proxies.clone());
     routes.fallback(error::not_found).with_state(state).layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .map_request(client_ip::tag(trusted))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
@@ -95,6 +115,31 @@ pub fn router(state: AppState) -> Router {
             ))
             .layer(DefaultBodyLimit::max(body_limit)),
     )
+}
+
+/// `router` with a per-IP limit of `per_minute` requests on each of its routes (none: as is).
+fn limited(router: Router<AppState>, per_minute: Option<u32>) -> Router<AppState> {
+    let Some(limiter) = rate_limit::Limiter::per_minute(per_minute) else {
+        return router;
+    };
+    // Idle IPs are forgotten every minute; the task ends with the router.
+    let forgetting = limiter.clone();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                if forgetting.is_only_holder() {
+                    return;
+                }
+                forgetting.forget_idle();
+            }
+        });
+    }
+    router.route_layer(axum::middleware::from_fn_with_state(
+        limiter,
+        rate_limit::enforce,
+    ))
 }
 
 /// The session cookie (DESIGN §4): a name of its own, `__Host-` and `Secure` over https,
@@ -116,18 +161,24 @@ fn session_layer(state: &AppState) -> SessionManagerLayer<DbSessionStore> {
         .with_expiry(Expiry::OnInactivity(idle))
 }
 
-/// The span every log line of a request belongs to. Only the path is recorded: query strings
-/// can carry codes and tokens, which never reach a log.
+/// The span every log line of a request belongs to (audit events included): method, path,
+/// request id and client IP. Only the path is recorded: query strings can carry codes and
+/// tokens, which never reach a log.
 fn request_span(request: &Request) -> tracing::Span {
     let request_id = request
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
+    let client_ip = request
+        .extensions()
+        .get::<client_ip::ClientIp>()
+        .map(ToString::to_string);
     tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
         request_id = %request_id,
+        client_ip = client_ip.as_deref().unwrap_or("-"),
     )
 }

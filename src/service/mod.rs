@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod keys;
 pub mod logout;
 pub mod refresh;
+pub mod throttle;
 pub mod token;
 pub mod tokens;
 pub mod userinfo;

@@ -7,7 +7,8 @@ use crate::clock::UnixTime;
 /// The tables with an expiry, and the rows they hold until it: authorization codes (kept
 /// after use until expiry to recognise a replay), browser sessions and the clients they
 /// signed in to, refresh tokens (rotated ones too, to recognise reuse), revocations (kept
-/// until the revoked token would have expired) and used client assertion ids.
+/// until the revoked token would have expired), used client assertion ids, and sign-in failure
+/// counters.
 const EXPIRING: &[&str] = &[
     "authorization_codes",
     "sessions",
@@ -15,6 +16,7 @@ const EXPIRING: &[&str] = &[
     "refresh_tokens",
     "revoked_tokens",
     "used_client_assertions",
+    "login_failures",
 ];
 
 /// What a cleanup removed, per table.

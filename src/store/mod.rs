@@ -11,6 +11,7 @@ pub mod codes;
 pub mod consents;
 pub mod copy;
 pub mod keys;
+pub mod login_failures;
 pub mod refresh_tokens;
 pub mod revocations;
 pub mod sessions;

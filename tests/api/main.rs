@@ -1,6 +1,7 @@
 //! The integration suite: the real server on a random port, talked to over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod assertions;
 mod authorize;
 mod backchannel;

@@ -2,13 +2,14 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::authorize::{login_page, redirect};
 use crate::clock::UnixTime;
 use crate::crypto::SecretString;
 use crate::crypto::random::random_token;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::ApiError;
 use crate::http::pages;
 use crate::http::session::BrowserSession;
@@ -19,16 +20,23 @@ use crate::service::authorize::{
     AfterSignIn, SignedIn, after_sign_in, check_credentials, error_redirect,
 };
 use crate::service::clients::find_registration;
+use crate::service::throttle;
 use crate::state::AppState;
 
 /// The one message for every failed sign-in: it must not tell which part was wrong.
 const FAILED: &str = "The username or password is not correct.";
+
+/// The message while an account name or the browser's address is locked: the same whether
+/// or not the account exists.
+const LOCKED: &str =
+    "Too many failed sign-ins. Wait a few minutes, then try again, or ask an administrator.";
 
 /// Checks the CSRF token and the pending request, then the credentials: success renews the
 /// session id and redirects to the client with a code; failure shows the form again.
 pub async fn post(
     State(state): State<AppState>,
     session: BrowserSession,
+    ClientIp(ip): ClientIp,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let Some(PendingForm {
@@ -54,20 +62,34 @@ pub async fn post(
     let Some(client) = find_registration(&state.db, &request.client_id).await? else {
         return Ok(expired(&state));
     };
-    let Some(user) = check_credentials(&state, username, password).await? else {
-        crate::audit!(info, "sign_in.failed", client_id = %request.client_id);
-        let client_name = client.name;
-        let csrf_token = session.csrf_token().await.map_err(ApiError::session)?;
-        return Ok(login_page(
+    let csrf_token = session.csrf_token().await.map_err(ApiError::session)?;
+    let show_form = |message: &str| {
+        login_page(
             &state,
             &request,
-            &client_name,
+            &client.name,
             request_id,
             &csrf_token,
             username,
-            Some(FAILED),
-        ));
+            Some(message),
+        )
     };
+    // Locked: no password is checked at all, so guessing during a lock gains nothing.
+    if let Some(until) = throttle::locked_until(&state, username, ip).await? {
+        crate::audit!(info, "sign_in.refused_locked", client_id = %request.client_id);
+        let mut page = show_form(LOCKED);
+        *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        let wait = (until - now).max(1);
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(page);
+    }
+    let Some(user) = check_credentials(&state, username, password).await? else {
+        crate::audit!(info, "sign_in.failed", client_id = %request.client_id);
+        throttle::failed(&state, username, ip).await?;
+        return Ok(show_form(FAILED));
+    };
+    throttle::succeeded(&state, username).await?;
     let signed_in = SignedIn {
         user_id: user.id.clone(),
         sid: random_token(16).map_err(ServiceError::from)?,
