@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -59,11 +58,22 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let db = open_database(&config).await?;
 
-        keys::ensure_signing_key(&db, &clock)
+        let sealer = config
+            .key_encryption_key
+            .as_ref()
+            .map(crate::crypto::seal::Sealer::new)
+            .transpose()
+            .context("KEY_ENCRYPTION_KEY cannot be used")?;
+        if let Some(sealer) = &sealer {
+            keys::seal_stored_keys(&db, sealer)
+                .await
+                .context("cannot seal the signing keys under KEY_ENCRYPTION_KEY")?;
+        }
+        keys::ensure_signing_key(&db, &clock, sealer.as_ref())
             .await
             .context("cannot create a signing key")?;
         let window = keys::publication_window(&config);
-        let key_set = keys::load_key_set(&db, clock.now(), window, None)
+        let key_set = keys::load_key_set(&db, clock.now(), window, None, sealer.as_ref())
             .await
             .context("cannot load the signing keys")?;
 
@@ -80,12 +90,6 @@ impl Application {
                 .context("cannot serialise discovery")?,
         );
 
-        let sealer = config
-            .key_encryption_key
-            .as_ref()
-            .map(crate::crypto::seal::Sealer::new)
-            .transpose()
-            .context("KEY_ENCRYPTION_KEY cannot be used")?;
         let successor_key = crate::crypto::successor::SuccessorKey::new(&config.session_secret)
             .context("SESSION_SECRET cannot key refresh tokens")?;
         let seeded = bootstrap::seed(&db, &hasher, &clock, &config)
@@ -149,11 +153,7 @@ impl Application {
 
         let state = self.state.clone();
         let reloader = tokio::spawn(keys::reload_periodically(
-            state.db.clone(),
-            state.clock.clone(),
-            state.keys.clone(),
-            keys::publication_window(&state.config),
-            Duration::from_secs(state.config.keys_reload_secs),
+            state.clone(),
             stopped(stop_rx.clone()),
         ));
 

@@ -34,12 +34,26 @@ impl Sealer {
         Ok(Self(std::sync::Arc::new(LessSafeKey::new(key))))
     }
 
-    /// Seals `secret`, bound to `context` (the client id): a sealed value moved to another
-    /// row does not open.
+    /// Seals `secret` for `context` (the owner's id, bound as associated data so a sealed
+    /// value cannot be moved to another owner): `v1.` and base64url of nonce and ciphertext.
     pub fn seal(&self, secret: &SecretString, context: &str) -> Result<String, CryptoError> {
+        let sealed = self.seal_bytes(secret.expose().as_bytes(), context)?;
+        Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed)))
+    }
+
+    /// Opens what [`Sealer::seal`] made for `context`; `None` if it was not made with this key
+    /// and context, or was altered.
+    pub fn open(&self, sealed: &str, context: &str) -> Option<SecretString> {
+        let bytes = URL_SAFE_NO_PAD.decode(sealed.strip_prefix(PREFIX)?).ok()?;
+        let plain = self.open_bytes(&bytes, context)?;
+        String::from_utf8(plain).ok().map(SecretString::new)
+    }
+
+    /// Seals bytes for `context`: a random nonce followed by the ciphertext and tag.
+    pub fn seal_bytes(&self, plain: &[u8], context: &str) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| CryptoError::Random)?;
-        let mut data = secret.expose().as_bytes().to_vec();
+        let mut data = plain.to_vec();
         self.0
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -49,25 +63,22 @@ impl Sealer {
             .map_err(|_| CryptoError::Signing)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
-        Ok(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(out)))
+        Ok(out)
     }
 
-    /// Opens a sealed secret; `None` if it was sealed under another key or context, or altered.
-    pub fn open(&self, sealed: &str, context: &str) -> Option<SecretString> {
-        let bytes = URL_SAFE_NO_PAD.decode(sealed.strip_prefix(PREFIX)?).ok()?;
-        if bytes.len() < NONCE_LEN {
+    /// Opens what [`Sealer::seal_bytes`] made for `context`.
+    pub fn open_bytes(&self, sealed: &[u8], context: &str) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN {
             return None;
         }
-        let (nonce, rest) = bytes.split_at(NONCE_LEN);
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut data = rest.to_vec();
         let plain = self
             .0
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut data)
             .ok()?;
-        String::from_utf8(plain.to_vec())
-            .ok()
-            .map(SecretString::new)
+        Some(plain.to_vec())
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::clock::{Clock, UnixTime};
 use crate::config::{Config, Mode};
-use crate::crypto::{KeyRing, KeySet, SigningKey};
+use crate::crypto::seal::Sealer;
+use crate::crypto::{KeySet, SigningKey};
+use crate::state::AppState;
 use crate::store::keys::{self as key_store, StoredKey};
 use crate::store::{Db, StoreError};
 
@@ -34,7 +36,11 @@ pub const JWKS_MAX_AGE_SECS: i64 = 300;
 
 /// Generates and stores the first RS256 key unless one is active. Safe to race: when two
 /// instances start at once, the database's one-active-key index keeps the first.
-pub async fn ensure_signing_key(db: &Db, clock: &Clock) -> Result<(), ServiceError> {
+pub async fn ensure_signing_key(
+    db: &Db,
+    clock: &Clock,
+    sealer: Option<&Sealer>,
+) -> Result<(), ServiceError> {
     let now = clock.now();
     if key_store::list_live_keys(db, now)
         .await?
@@ -43,7 +49,7 @@ pub async fn ensure_signing_key(db: &Db, clock: &Clock) -> Result<(), ServiceErr
     {
         return Ok(());
     }
-    let stored = generate(now, now).await?;
+    let stored = generate(now, now, sealer).await?;
     match key_store::insert_key(db, &stored).await {
         Ok(()) => {
             tracing::info!(kid = %stored.kid, "generated the first signing key");
@@ -91,7 +97,8 @@ pub async fn rotate(
         Activation::Scheduled if has_key => now + prepublication(config),
         _ => now,
     };
-    let stored = generate(now, activates_at).await?;
+    let sealer = config_sealer(config)?;
+    let stored = generate(now, activates_at, sealer.as_ref()).await?;
     match key_store::rotate_key(db, &stored).await {
         Err(StoreError::Conflict) => {
             return Err(ServiceError::Invalid(
@@ -114,6 +121,7 @@ pub async fn load_key_set(
     now: UnixTime,
     window: i64,
     previous: Option<&KeySet>,
+    sealer: Option<&Sealer>,
 ) -> Result<KeySet, ServiceError> {
     let rows = key_store::list_live_keys(db, now - window).await?;
     let mut active = None;
@@ -123,7 +131,10 @@ pub async fn load_key_set(
     for row in rows {
         let key = match previous.and_then(|p| p.find(&row.kid)) {
             Some(parsed) => parsed.clone(),
-            None => Arc::new(SigningKey::from_pkcs8(&row.kid, &row.private_key)?),
+            None => {
+                let der = unseal(&row, sealer)?;
+                Arc::new(SigningKey::from_pkcs8(&row.kid, &der)?)
+            }
         };
         let signs_now = row.activates_at <= now && row.retired_at.is_none_or(|r| r > now);
         if active.is_none() && signs_now {
@@ -138,16 +149,13 @@ pub async fn load_key_set(
     Ok(KeySet::new(active, retired))
 }
 
-/// Reloads the key set every `every` until `shutdown` resolves, so a rotation made by another
-/// instance or the CLI is picked up within that bound, and expired keys leave the JWKS.
-pub async fn reload_periodically(
-    db: Db,
-    clock: Clock,
-    ring: KeyRing,
-    window: i64,
-    every: Duration,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
+/// Reloads the key set every `KEYS_RELOAD_SECONDS` until `shutdown` resolves, so a rotation
+/// made by another instance or the CLI is picked up within that bound, and expired keys leave
+/// the JWKS. With `KEY_ROTATION_DAYS`, it also schedules the next key when the signing key is
+/// that old (minus the pre-publication time); of instances doing so at once, one wins.
+pub async fn reload_periodically(state: AppState, shutdown: impl std::future::Future<Output = ()>) {
+    let every = Duration::from_secs(state.config.keys_reload_secs);
+    let window = publication_window(&state.config);
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -156,19 +164,112 @@ pub async fn reload_periodically(
             () = &mut shutdown => return,
             _ = ticker.tick() => {}
         }
-        let current = ring.current();
-        match load_key_set(&db, clock.now(), window, Some(&current)).await {
+        if let Err(e) = rotate_if_due(&state).await {
+            tracing::warn!(error = %e, "could not schedule the next signing key; will try again");
+        }
+        let current = state.keys.current();
+        let now = state.clock.now();
+        match load_key_set(
+            &state.db,
+            now,
+            window,
+            Some(&current),
+            state.sealer.as_ref(),
+        )
+        .await
+        {
             Ok(keys) => {
                 if keys.active().kid() != current.active().kid() {
                     tracing::info!(kid = %keys.active().kid(), "now signing with a new key");
                 }
-                ring.replace(keys);
+                state.keys.replace(keys);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones")
             }
         }
     }
+}
+
+/// Schedules the next signing key when the current one has signed for `KEY_ROTATION_DAYS`
+/// minus the pre-publication time and none is scheduled yet; returns its id if it did.
+pub async fn rotate_if_due(state: &AppState) -> Result<Option<String>, ServiceError> {
+    let Some(max_age) = state.config.key_rotation_secs else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let prepublication = prepublication(&state.config);
+    let keys = key_store::list_live_keys(&state.db, now).await?;
+    let scheduled = keys.iter().any(|k| k.activates_at > now);
+    let due = keys
+        .iter()
+        .find(|k| k.activates_at <= now && k.retired_at.is_none())
+        .is_some_and(|active| active.activates_at + max_age - prepublication <= now);
+    if scheduled || !due {
+        return Ok(None);
+    }
+    let stored = generate(now, now + prepublication, state.sealer.as_ref()).await?;
+    if !key_store::rotate_key_if_unscheduled(&state.db, &stored, now).await? {
+        return Ok(None);
+    }
+    crate::audit!(info, "key.rotated", kid = %stored.kid, activates_at = stored.activates_at, automatic = true);
+    Ok(Some(stored.kid))
+}
+
+/// Seals, under `KEY_ENCRYPTION_KEY`, every stored private key still in clear (at start, once
+/// the setting is added). Each row is replaced only if unchanged meanwhile.
+pub async fn seal_stored_keys(db: &Db, sealer: &Sealer) -> Result<usize, ServiceError> {
+    let mut sealed = 0;
+    for key in key_store::list_keys(db).await? {
+        if key.private_key.starts_with(SEALED) {
+            continue;
+        }
+        let new = seal(&key.kid, &key.private_key, sealer)?;
+        if key_store::replace_private_key(db, &key.kid, &key.private_key, &new).await? {
+            sealed += 1;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, "signing keys sealed under KEY_ENCRYPTION_KEY");
+    }
+    Ok(sealed)
+}
+
+/// Sealed private keys start with this (a PKCS#8 DER document starts with 0x30).
+const SEALED: &[u8] = b"sealed-v1:";
+
+fn seal(kid: &str, der: &[u8], sealer: &Sealer) -> Result<Vec<u8>, ServiceError> {
+    let mut out = SEALED.to_vec();
+    out.extend(sealer.seal_bytes(der, &format!("signing-key:{kid}"))?);
+    Ok(out)
+}
+
+fn unseal(row: &StoredKey, sealer: Option<&Sealer>) -> Result<Vec<u8>, ServiceError> {
+    let Some(sealed) = row.private_key.strip_prefix(SEALED) else {
+        return Ok(row.private_key.clone());
+    };
+    let sealer = sealer.ok_or_else(|| {
+        ServiceError::Invalid(format!(
+            "signing key {} is sealed: KEY_ENCRYPTION_KEY is needed to use it",
+            row.kid
+        ))
+    })?;
+    sealer
+        .open_bytes(sealed, &format!("signing-key:{}", row.kid))
+        .ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "signing key {} does not open with this KEY_ENCRYPTION_KEY (was it changed?)",
+                row.kid
+            ))
+        })
+}
+
+fn config_sealer(config: &Config) -> Result<Option<Sealer>, ServiceError> {
+    Ok(config
+        .key_encryption_key
+        .as_ref()
+        .map(Sealer::new)
+        .transpose()?)
 }
 
 /// A key's state, for `keys list`.
@@ -204,7 +305,11 @@ pub async fn list(db: &Db, window: i64) -> Result<Vec<KeyReport>, ServiceError> 
         .collect())
 }
 
-async fn generate(now: UnixTime, activates_at: UnixTime) -> Result<StoredKey, ServiceError> {
+async fn generate(
+    now: UnixTime,
+    activates_at: UnixTime,
+    sealer: Option<&Sealer>,
+) -> Result<StoredKey, ServiceError> {
     // RSA key generation takes tens of milliseconds: keep it off the async workers.
     let (key, der) = tokio::task::spawn_blocking(SigningKey::generate_rs256)
         .await
@@ -212,7 +317,10 @@ async fn generate(now: UnixTime, activates_at: UnixTime) -> Result<StoredKey, Se
     Ok(StoredKey {
         kid: key.kid().to_owned(),
         alg: "RS256".into(),
-        private_key: der,
+        private_key: match sealer {
+            Some(sealer) => seal(key.kid(), &der, sealer)?,
+            None => der,
+        },
         created_at: now,
         activates_at,
         retired_at: None,

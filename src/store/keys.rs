@@ -83,6 +83,58 @@ pub async fn rotate_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Like [`rotate_key`], but only if no key is scheduled yet: the signing key (active at
+/// `now`) is retired only while no other rotation has retired it. False when one has (an
+/// instance scheduling at the same moment); nothing is written then.
+pub async fn rotate_key_if_unscheduled(
+    db: &Db,
+    key: &StoredKey,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    const RETIRE: &str = "UPDATE signing_keys SET retired_at = $1 \
+                          WHERE alg = $2 AND retired_at IS NULL AND activates_at <= $3";
+    let done = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let retired = sqlx::query(RETIRE)
+            .bind(key.activates_at)
+            .bind(&key.alg)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if retired == 0 {
+            tx.rollback().await?;
+            false
+        } else {
+            sqlx::query(INSERT)
+                .bind(&key.kid)
+                .bind(&key.alg)
+                .bind(&key.private_key)
+                .bind(key.created_at)
+                .bind(key.activates_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_write)?;
+            tx.commit().await?;
+            true
+        }
+    });
+    Ok(done)
+}
+
+/// Replaces a key's stored private key if it is still `old` (sealing it in place).
+pub async fn replace_private_key(
+    db: &Db,
+    kid: &str,
+    old: &[u8],
+    new: &[u8],
+) -> Result<bool, StoreError> {
+    const SQL: &str =
+        "UPDATE signing_keys SET private_key = $1 WHERE kid = $2 AND private_key = $3";
+    let n = on_pool!(db, pool => sqlx::query(SQL).bind(new).bind(kid).bind(old).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Keys not retired, or retired after `retired_after` (their tokens may still be alive),
 /// newest first: the next key (if one is scheduled), the signing key, then retired ones.
 pub async fn list_live_keys(

@@ -36,9 +36,15 @@ fn thumbprint(jwk: &Value) -> String {
 async fn reload_keys(app: &TestApp) {
     let window = keys::publication_window(&app.state.config);
     let current = app.state.keys.current();
-    let reloaded = keys::load_key_set(&app.state.db, app.clock.now(), window, Some(&current))
-        .await
-        .unwrap();
+    let reloaded = keys::load_key_set(
+        &app.state.db,
+        app.clock.now(),
+        window,
+        Some(&current),
+        app.state.sealer.as_ref(),
+    )
+    .await
+    .unwrap();
     app.state.keys.replace(reloaded);
 }
 
@@ -188,4 +194,149 @@ async fn running_instances_pick_up_a_rotation_by_themselves() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(picked_up, "the reloader switched to the rotated key");
+}
+
+const KEK: &str = "kek-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gAe7Qw";
+
+async fn stored_private_keys(app: &TestApp) -> Vec<Vec<u8>> {
+    identity_backend::store::keys::list_keys(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.private_key)
+        .collect()
+}
+
+#[tokio::test]
+async fn private_keys_are_sealed_at_rest_with_key_encryption_key() {
+    // A deployment that started without KEY_ENCRYPTION_KEY has its key in clear...
+    let app = TestApp::spawn().await;
+    let token = app.test_token("").await;
+    assert!(
+        stored_private_keys(&app).await[0].starts_with(&[0x30]),
+        "PKCS#8 DER"
+    );
+
+    // ...and sealed at the next start with it; the same key goes on signing.
+    let app = app
+        .restart_with(|config| {
+            config.key_encryption_key = Some(identity_backend::crypto::SecretString::new(KEK));
+        })
+        .await;
+    let stored = stored_private_keys(&app).await;
+    assert!(stored[0].starts_with(b"sealed-v1:"), "sealed in place");
+    let (status, _) = app.verify(&serde_json::json!({ "token": token })).await;
+    assert_eq!(status, 200);
+    let again = app.test_token("").await;
+    assert_eq!(header_of(&again)["kid"], header_of(&token)["kid"]);
+
+    // New keys are sealed from the start.
+    rotate(&app, keys::Activation::Immediate).await;
+    assert!(
+        stored_private_keys(&app)
+            .await
+            .iter()
+            .all(|k| k.starts_with(b"sealed-v1:"))
+    );
+}
+
+#[tokio::test]
+async fn a_sealed_key_needs_its_key_encryption_key() {
+    let app = TestApp::spawn_with(
+        identity_backend::config::Mode::Development,
+        &[("KEY_ENCRYPTION_KEY", KEK)],
+    )
+    .await;
+    let window = keys::publication_window(&app.state.config);
+    let now = app.clock.now();
+    let without = keys::load_key_set(&app.state.db, now, window, None, None).await;
+    let Err(message) = without else {
+        panic!("loaded without the key")
+    };
+    let message = message.to_string();
+    assert!(
+        message.contains("KEY_ENCRYPTION_KEY is needed"),
+        "{message}"
+    );
+    let wrong = identity_backend::crypto::seal::Sealer::new(
+        &identity_backend::crypto::SecretString::new("another-key-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5"),
+    )
+    .unwrap();
+    let refused = keys::load_key_set(&app.state.db, now, window, None, Some(&wrong)).await;
+    let Err(refused) = refused else {
+        panic!("loaded with the wrong key")
+    };
+    assert!(refused.to_string().contains("does not open"));
+}
+
+#[tokio::test]
+async fn keys_rotate_on_schedule_with_pre_publication() {
+    let app = TestApp::spawn_with(
+        identity_backend::config::Mode::Development,
+        &[("KEY_ROTATION_DAYS", "1"), ("KEYS_RELOAD_SECONDS", "1")],
+    )
+    .await;
+    let first = header_of(&app.test_token("").await)["kid"].clone();
+    assert_eq!(
+        keys::rotate_if_due(&app.state).await.unwrap(),
+        None,
+        "not yet"
+    );
+
+    // A day minus the pre-publication time later, the reloader schedules the next key.
+    let prepublication = keys::prepublication(&app.state.config);
+    app.clock.advance(secs(86_400 - prepublication));
+    let mut next = None;
+    for _ in 0..50 {
+        let published = kids(&jwks(&app).await);
+        if published.len() == 2 {
+            next = published
+                .into_iter()
+                .find(|k| *k != first.as_str().unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let next = next.expect("the next key is published");
+    assert_eq!(
+        header_of(&app.test_token("").await)["kid"],
+        first,
+        "not signing yet"
+    );
+    assert_eq!(
+        keys::rotate_if_due(&app.state).await.unwrap(),
+        None,
+        "scheduled once"
+    );
+
+    app.clock.advance(secs(prepublication));
+    let mut switched = false;
+    for _ in 0..50 {
+        if header_of(&app.test_token("").await)["kid"] == next.as_str() {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(switched, "the scheduled key signs from its activation");
+}
+
+#[tokio::test]
+async fn instances_scheduling_the_next_key_at_once_add_one() {
+    let a = TestApp::spawn_with(
+        identity_backend::config::Mode::Development,
+        &[("KEY_ROTATION_DAYS", "1")],
+    )
+    .await;
+    let b = a.spawn_sibling().await;
+    for app in [&a, &b] {
+        app.clock.advance(secs(86_400));
+    }
+    let (x, y) = tokio::join!(keys::rotate_if_due(&a.state), keys::rotate_if_due(&b.state));
+    let scheduled: Vec<String> = [x.unwrap(), y.unwrap()].into_iter().flatten().collect();
+    assert!(scheduled.len() <= 1, "{scheduled:?}");
+    let stored = identity_backend::store::keys::list_keys(&a.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2, "one new key, whoever added it");
 }
