@@ -166,12 +166,13 @@ impl Application {
             stopped(stop_rx.clone()),
         ));
 
-        let app =
-            crate::http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(stopped(stop_rx))
-            .await
-            .context("the server failed")?;
+        crate::http::serve::serve(
+            self.listener,
+            crate::http::router(state.clone()),
+            state.config.header_read_timeout,
+            stopped(stop_rx),
+        )
+        .await;
         let _ = reloader.await;
         let _ = logouts.await;
         let _ = cleaner.await;

@@ -205,6 +205,8 @@ pub struct Config {
     pub login_lock_secs: i64,
     /// Signing keys are rotated after this many days (0: never automatically).
     pub key_rotation_secs: Option<i64>,
+    /// A connection must send a request's headers within this long, or it is closed.
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// Requests per minute per client IP, per group of endpoints; `None` is no limit.
@@ -466,6 +468,15 @@ impl Config {
         )?;
         let login_lock_secs =
             bounded("LOGIN_LOCK_MINUTES", raw.login_lock_minutes, 1, 24 * 60)? * 60;
+        let header_read_timeout = std::time::Duration::from_secs(
+            bounded(
+                "HEADER_READ_TIMEOUT_SECONDS",
+                raw.header_read_timeout_seconds,
+                1,
+                300,
+            )?
+            .unsigned_abs(),
+        );
         let key_rotation_secs =
             Some(bounded("KEY_ROTATION_DAYS", raw.key_rotation_days, 0, 3650)? * 86_400)
                 .filter(|s| *s > 0);
@@ -530,6 +541,7 @@ impl Config {
             login_max_failures_per_ip,
             login_lock_secs,
             key_rotation_secs,
+            header_read_timeout,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }

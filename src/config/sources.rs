@@ -68,6 +68,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("LOGIN_MAX_FAILURES_PER_IP", Kind::Scalar),
     ("LOGIN_LOCK_MINUTES", Kind::Scalar),
     ("KEY_ROTATION_DAYS", Kind::Scalar),
+    ("HEADER_READ_TIMEOUT_SECONDS", Kind::Scalar),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -138,6 +139,7 @@ pub struct RawSettings {
     pub login_max_failures_per_ip: u64,
     pub login_lock_minutes: u64,
     pub key_rotation_days: u64,
+    pub header_read_timeout_seconds: u64,
 }
 
 impl Default for RawSettings {
@@ -183,6 +185,7 @@ impl Default for RawSettings {
             login_max_failures_per_ip: 50,
             login_lock_minutes: 5,
             key_rotation_days: 30,
+            header_read_timeout_seconds: 10,
         }
     }
 }

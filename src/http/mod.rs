@@ -6,6 +6,7 @@ pub mod extract;
 pub mod pages;
 pub mod rate_limit;
 pub mod routes;
+pub mod serve;
 pub mod session;
 pub mod session_store;
 

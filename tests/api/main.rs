@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod instances;
 mod jwks;
+mod limits;
 mod logout;
 mod migrations;
 mod refresh;
