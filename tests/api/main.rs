@@ -17,6 +17,7 @@ mod limits;
 mod logout;
 mod migrations;
 mod refresh;
+mod robustness;
 mod rp_library;
 mod service_tokens;
 mod storage;
