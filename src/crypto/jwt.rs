@@ -332,15 +332,22 @@ mod tests {
     #[test]
     fn refuses_embedded_keys_unknown_kids_and_other_keys() -> Result<(), CryptoError> {
         let (set, key) = keys()?;
-        let jku = forge(
-            json!({"alg": "RS256", "kid": key.kid(), "jku": "https://evil"}),
-            json!({}),
-            b"x",
-        );
-        assert_eq!(
-            verify(&jku, &set, None).err(),
-            Some(JwtError::ForbiddenHeader)
-        );
+        // Keys offered by the token itself, and extensions we would have to understand.
+        let kid = key.kid();
+        for header in [
+            json!({"alg": "RS256", "kid": kid, "jku": "https://evil/jwks"}),
+            json!({"alg": "RS256", "kid": kid, "x5u": "https://evil/cert"}),
+            json!({"alg": "RS256", "kid": kid, "jwk": key.public_jwk()}),
+            json!({"alg": "RS256", "kid": kid, "x5c": ["MIIB"]}),
+            json!({"alg": "RS256", "kid": kid, "crit": ["exp"], "exp": 1}),
+        ] {
+            let token = forge(header.clone(), json!({}), b"x");
+            assert_eq!(
+                verify(&token, &set, None).err(),
+                Some(JwtError::ForbiddenHeader),
+                "{header}"
+            );
+        }
 
         let (other, _) = SigningKey::generate_rs256()?;
         let foreign = sign(Signer::Key(&other), TokenType::Jwt, &json!({"sub": "a"}))?;

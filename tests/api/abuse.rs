@@ -210,3 +210,19 @@ async fn verify_and_login_have_limits_of_their_own() {
     }
     assert_eq!(attempt(&app, "nobody", "x").await.0, 429);
 }
+
+#[tokio::test]
+async fn a_failed_sign_in_shows_the_typed_name_escaped() {
+    let app = TestApp::spawn().await;
+    let name = "\"><img src=x onerror=alert(1)><script>alert(2)</script>";
+    let (status, page) = attempt(&app, name, "x").await;
+    assert_eq!(status, 401);
+    assert!(
+        !page.contains("<img src=x") && !page.contains("<script>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&#34;&#62;&#60;img src=x onerror=alert(1)&#62;"),
+        "{page}"
+    );
+}

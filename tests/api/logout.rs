@@ -123,6 +123,17 @@ async fn unregistered_destinations_are_never_followed() {
         "https://evil.example.com/",
         "http://localhost:6000/signed-out/",
         "http://localhost:6000/cb",
+        "http://LOCALHOST:6000/signed-out",
+        "http://localhost:6000/Signed-out",
+        "http://localhost:6000/signed-out?x=1",
+        "http://localhost:6000/signed-out#x",
+        "http://localhost:6000/signed-out/../evil",
+        "http://localhost:6000/signed-out%2F..%2Fevil",
+        "http://localhost:6000@evil.example.com/signed-out",
+        "http://localhost:6000.evil.example.com/signed-out",
+        "https://localhost:6000/signed-out",
+        "//evil.example.com/signed-out",
+        "http://localhost:6000/signed-out\\@evil.example.com",
     ] {
         let query = format!(
             "id_token_hint={id_token}&post_logout_redirect_uri={}",
