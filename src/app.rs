@@ -108,6 +108,8 @@ impl Application {
             successor_key,
             http: crate::outbound::client().context("cannot set up outbound HTTP")?,
             logout_wakeup: Arc::new(tokio::sync::Notify::new()),
+            metrics: crate::metrics::Metrics::new(),
+            shipper_stats: None,
         };
         Ok(Self {
             listener,
@@ -166,6 +168,20 @@ impl Application {
             stopped(stop_rx.clone()),
         ));
 
+        let metrics_server = match state.config.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (METRICS_ADDR)"))?;
+                Some(tokio::spawn(crate::http::serve::serve(
+                    listener,
+                    crate::http::metrics_router(state.clone()),
+                    state.config.header_read_timeout,
+                    stopped(stop_rx.clone()),
+                )))
+            }
+            None => None,
+        };
         crate::http::serve::serve(
             self.listener,
             crate::http::router(state.clone()),
@@ -175,6 +191,9 @@ impl Application {
         .await;
         let _ = reloader.await;
         let _ = logouts.await;
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
         let _ = cleaner.await;
         state.db.close().await;
         tracing::info!("stopped");

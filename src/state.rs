@@ -36,4 +36,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes the back-channel logout sender when a session ends.
     pub logout_wakeup: Arc<tokio::sync::Notify>,
+    /// This application's Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// The log shipper's counters, when `LOGGING_BACKEND_URL` is set.
+    pub shipper_stats: Option<Arc<crate::metrics::ShipperStats>>,
 }

@@ -207,6 +207,8 @@ pub struct Config {
     pub key_rotation_secs: Option<i64>,
     /// A connection must send a request's headers within this long, or it is closed.
     pub header_read_timeout: std::time::Duration,
+    /// Where `/metrics` is served instead of the main address, if set (`METRICS_ADDR`).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Requests per minute per client IP, per group of endpoints; `None` is no limit.
@@ -477,6 +479,12 @@ impl Config {
             )?
             .unsigned_abs(),
         );
+        let metrics_addr = match raw.metrics_addr.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new("METRICS_ADDR", "expected HOST:PORT, e.g. 0.0.0.0:9102")
+            })?),
+        };
         let key_rotation_secs =
             Some(bounded("KEY_ROTATION_DAYS", raw.key_rotation_days, 0, 3650)? * 86_400)
                 .filter(|s| *s > 0);
@@ -542,6 +550,7 @@ impl Config {
             login_lock_secs,
             key_rotation_secs,
             header_read_timeout,
+            metrics_addr,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }

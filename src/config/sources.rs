@@ -69,6 +69,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("LOGIN_LOCK_MINUTES", Kind::Scalar),
     ("KEY_ROTATION_DAYS", Kind::Scalar),
     ("HEADER_READ_TIMEOUT_SECONDS", Kind::Scalar),
+    ("METRICS_ADDR", Kind::Text),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -140,6 +141,7 @@ pub struct RawSettings {
     pub login_lock_minutes: u64,
     pub key_rotation_days: u64,
     pub header_read_timeout_seconds: u64,
+    pub metrics_addr: Option<String>,
 }
 
 impl Default for RawSettings {
@@ -186,6 +188,7 @@ impl Default for RawSettings {
             login_lock_minutes: 5,
             key_rotation_days: 30,
             header_read_timeout_seconds: 10,
+            metrics_addr: None,
         }
     }
 }

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/static/idp.css", get(routes::static_files::css))
         .route("/ping", get(routes::ping::get))
+        .route("/ready", get(routes::ops::ready))
         .route(
             "/.well-known/openid-configuration",
             get(routes::discovery::get),
@@ -93,6 +94,13 @@ pub fn router(state: AppState) -> Router {
     if state.config.mode == Mode::Development {
         routes = routes.route("/test-token", get(routes::test_token::get));
     }
+    if state.config.metrics_addr.is_none() {
+        routes = routes.route("/metrics", get(routes::ops::metrics));
+    }
+    let routes = routes.layer(axum::middleware::from_fn_with_state(
+        state.metrics.clone(),
+        record_request,
+    ));
     let trusted = Arc::new(state.config.trusted_proxies.clone());
     routes.fallback(error::not_found).with_state(state).layer(
         ServiceBuilder::new()
@@ -116,6 +124,37 @@ pub fn router(state: AppState) -> Router {
             ))
             .layer(DefaultBodyLimit::max(body_limit)),
     )
+}
+
+/// The router of `METRICS_ADDR`: `/metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(routes::ops::metrics))
+        .with_state(state)
+}
+
+/// Counts every routed request by route, method and status, with its latency.
+async fn record_request(
+    axum::extract::State(metrics): axum::extract::State<crate::metrics::Metrics>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.request(
+        crate::metrics::RequestLabels {
+            route,
+            method,
+            status: response.status().as_u16(),
+        },
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }
 
 /// `router` with a per-IP limit of `per_minute` requests on each of its routes (none: as is).

@@ -195,6 +195,12 @@ async fn send(state: &AppState, delivery: &Delivery) -> Outcome {
 
 async fn settle(state: &AppState, d: &Delivery, outcome: Outcome) -> Result<(), ServiceError> {
     let db = &state.db;
+    state.metrics.logout_delivery(match &outcome {
+        Outcome::Delivered => "delivered",
+        Outcome::Refused(_) => "refused",
+        Outcome::Failed(_) => "failed",
+        Outcome::NotWanted => "not_wanted",
+    });
     match outcome {
         Outcome::Delivered => {
             backchannel::delete_delivery(db, &d.id).await?;

@@ -138,6 +138,7 @@ pub async fn redeem(
     }
     let access_token = mint_user_access_token(state, client, &grant, random_token(16)?).await?;
     crate::audit!(info, "token.issued", client_id = %client.id, user_id = %user.id, grant = "refresh_token");
+    state.metrics.token_issued("refresh_token");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

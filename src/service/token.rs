@@ -163,6 +163,7 @@ pub async fn mint_machine_token(
     };
     let token = sign_for_audience(state, audience, TokenType::AccessToken, claims).await?;
     crate::audit!(info, "token.issued", client_id = %client.id, subject, audience, grant = "client_credentials");
+    state.metrics.token_issued("client_credentials");
     Ok(token)
 }
 
@@ -264,6 +265,7 @@ async fn redeem_code(
             None
         };
     crate::audit!(info, "token.issued", client_id = %client.id, user_id = %user.id, grant = "authorization_code");
+    state.metrics.token_issued("authorization_code");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -158,6 +158,20 @@ impl Db {
         Ok(())
     }
 
+    /// Connections (idle, in use) in the pool.
+    pub fn pool_stats(&self) -> (u32, u32) {
+        on_pool!(self, pool => {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            (idle, pool.size().saturating_sub(idle))
+        })
+    }
+
+    /// Whether the database answers a trivial query (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Closes every connection (graceful shutdown).
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)

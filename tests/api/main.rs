@@ -16,6 +16,7 @@ mod jwks;
 mod limits;
 mod logout;
 mod migrations;
+mod ops;
 mod refresh;
 mod robustness;
 mod rp_library;

@@ -77,6 +77,7 @@ pub async fn post(
     // Locked: no password is checked at all, so guessing during a lock gains nothing.
     if let Some(until) = throttle::locked_until(&state, username, ip).await? {
         crate::audit!(info, "sign_in.refused_locked", client_id = %request.client_id);
+        state.metrics.sign_in("locked");
         let mut page = show_form(LOCKED);
         *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         let wait = (until - now).max(1);
@@ -86,10 +87,12 @@ pub async fn post(
     }
     let Some(user) = check_credentials(&state, username, password).await? else {
         crate::audit!(info, "sign_in.failed", client_id = %request.client_id);
+        state.metrics.sign_in("failed");
         throttle::failed(&state, username, ip).await?;
         return Ok(show_form(FAILED));
     };
     throttle::succeeded(&state, username).await?;
+    state.metrics.sign_in("succeeded");
     let signed_in = SignedIn {
         user_id: user.id.clone(),
         sid: random_token(16).map_err(ServiceError::from)?,

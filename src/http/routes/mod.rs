@@ -7,6 +7,7 @@ pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod logout;
+pub mod ops;
 pub mod ping;
 pub mod static_files;
 pub mod test_token;

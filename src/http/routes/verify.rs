@@ -37,14 +37,18 @@ pub async fn post(
         Some(_) => return Err(ApiError::invalid_request("aud must be a string")),
     };
     Ok(match verify_token(&state, token, audience).await? {
-        Ok(claims) => reply(StatusCode::OK, json!({ "valid": true, "claims": claims })),
+        Ok(claims) => {
+            state.metrics.verification("valid");
+            reply(StatusCode::OK, json!({ "valid": true, "claims": claims }))
+        }
         Err(failure) => {
-            let error = match failure {
-                VerifyFailure::Expired => "Token expired",
-                VerifyFailure::WrongAudience => "Invalid audience",
-                VerifyFailure::WrongIssuer => "Invalid issuer",
-                VerifyFailure::Invalid => "Invalid token",
+            let (error, result) = match failure {
+                VerifyFailure::Expired => ("Token expired", "expired"),
+                VerifyFailure::WrongAudience => ("Invalid audience", "wrong_audience"),
+                VerifyFailure::WrongIssuer => ("Invalid issuer", "wrong_issuer"),
+                VerifyFailure::Invalid => ("Invalid token", "invalid"),
             };
+            state.metrics.verification(result);
             reply(
                 StatusCode::UNAUTHORIZED,
                 json!({ "valid": false, "error": error }),
