@@ -105,6 +105,16 @@ pub struct Verified {
     pub claims: Map<String, Value>,
 }
 
+impl Verified {
+    /// Whether it was signed with a shared secret (HMAC) rather than one of our keys.
+    pub fn is_shared_key(&self) -> bool {
+        matches!(
+            self.alg,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        )
+    }
+}
+
 /// Why a token's signature was not accepted. Callers report all of these as one "invalid token".
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {

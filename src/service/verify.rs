@@ -71,5 +71,14 @@ fn signed_claims(
             ClaimsError::NotYetValid | ClaimsError::Malformed => VerifyFailure::Invalid,
         }
     })?;
+    // Every holder of JWT_SECRET_KEY can make an HS256 token: it only counts for the audiences
+    // that share that key (HS256_AUDIENCES), never as a token for anyone else.
+    if verified.is_shared_key() {
+        let audience = verified.claims.get("aud").and_then(Value::as_str);
+        if !audience.is_some_and(|a| state.config.hs256_audiences.iter().any(|h| h == a)) {
+            tracing::debug!(token = %fingerprint(token), "shared-key token for another audience");
+            return Err(VerifyFailure::Invalid);
+        }
+    }
     Ok(verified.claims)
 }

@@ -52,13 +52,13 @@ async fn an_account_is_locked_after_failures_and_unlocks_after_the_lock() {
 
     app.clock.advance(Duration::from_secs(61));
     let (status, to) = attempt(&app, "alice", "right-pw").await;
-    assert_eq!(status, 302, "{to}");
+    assert_eq!(status, 303, "{to}");
     assert!(to.contains("code="));
 
     // A success clears the account's count: three more failures are needed for a new lock,
     // and it is twice as long only if they come before the record is forgotten.
     assert_eq!(attempt(&app, "alice", "wrong").await.0, 401);
-    assert_eq!(attempt(&app, "alice", "right-pw").await.0, 302);
+    assert_eq!(attempt(&app, "alice", "right-pw").await.0, 303);
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn repeated_locks_grow_and_user_unlock_ends_one() {
     assert!(unlocked);
     assert_eq!(
         attempt(&app, "alice", "right-pw").await.0,
-        302,
+        303,
         "the operator unlocked it"
     );
 }

@@ -309,7 +309,7 @@ async fn csrf_and_expired_requests_are_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 302);
+    assert_eq!(response.status(), 303);
 }
 
 #[tokio::test]
@@ -333,7 +333,7 @@ async fn success_renews_the_session_and_returns_code_state_and_iss() {
     assert!(!before.contains("Secure"), "plain http in dev");
     let page = first.text().await.unwrap();
     let done = app.submit_login(&app.client, &page, "ALICE", "pw").await;
-    assert_eq!(done.status(), 302);
+    assert_eq!(done.status(), 303);
     let after = cookie(&done).expect("a new session cookie");
     assert_ne!(
         before.split(';').next(),
@@ -374,6 +374,17 @@ async fn https_issuers_get_host_prefixed_secure_cookies() {
         "{cookie}"
     );
     assert!(!cookie.contains("Domain="), "{cookie}");
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000",
+        "https issuers keep browsers on https"
+    );
+    let dev = TestApp::spawn().await;
+    let ping = dev.get("/ping").await;
+    assert!(
+        ping.headers().get("strict-transport-security").is_none(),
+        "not over http"
+    );
 }
 
 #[tokio::test]
@@ -509,7 +520,7 @@ async fn authorize_accepts_post_and_logout_ends_the_session() {
         .send()
         .await
         .unwrap();
-    assert_eq!(post.status(), 302, "POST /authorize with a session");
+    assert_eq!(post.status(), 303, "POST /authorize with a session");
 
     // Without an id_token_hint, /logout asks first; the confirmation signs out.
     let ask = app.get("/logout").await;

@@ -65,7 +65,7 @@ async fn a_third_party_client_asks_once_and_the_answer_is_remembered() {
     assert!(page.contains("alice"), "who is signed in");
 
     let allowed = answer(&app, &page, "allow").await;
-    assert_eq!(allowed.status(), 302);
+    assert_eq!(allowed.status(), 303);
     let back = query_of(&location(&allowed));
     assert!(back.contains_key("code"));
     assert_eq!(back["state"], "p-1");
@@ -114,7 +114,7 @@ async fn denial_returns_access_denied_and_is_not_remembered() {
     partner(&app, "Partner App").await;
     let page = consent_page(&app, "openid").await;
     let denied = answer(&app, &page, "deny").await;
-    assert_eq!(denied.status(), 302);
+    assert_eq!(denied.status(), 303);
     let to = location(&denied);
     assert!(to.starts_with(PARTNER_CB));
     let back = query_of(&to);
@@ -151,7 +151,7 @@ async fn a_forged_consent_post_issues_nothing() {
     assert!(response.headers().get("location").is_none());
     assert_eq!(
         answer(&app, &page, "allow").await.status(),
-        302,
+        303,
         "the real form still works"
     );
 }

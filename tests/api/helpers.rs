@@ -464,7 +464,8 @@ impl TestApp {
         assert_eq!(page.status(), 200, "the sign-in page");
         let html = page.text().await.expect("HTML");
         let done = self.submit_login(browser, &html, username, password).await;
-        assert_eq!(done.status(), 302, "signed in and sent back");
+        // RFC 9700 §4.12: 303 after a form post, so the password is never re-posted.
+        assert_eq!(done.status(), 303, "signed in and sent back");
         location(&done)
     }
 

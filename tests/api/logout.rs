@@ -110,7 +110,7 @@ async fn without_a_hint_it_asks_and_a_forged_post_does_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(confirm.status(), 302);
+    assert_eq!(confirm.status(), 303);
     assert_eq!(location(&confirm), format!("{APP_BYE}?state=s"));
     assert!(!still_signed_in(&app).await);
 }

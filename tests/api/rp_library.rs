@@ -99,7 +99,7 @@ async fn browse_and_sign_in(app: &TestApp, auth_url: &url::Url) -> Callback {
     assert_eq!(page.status(), 200, "the sign-in page for {auth_url}");
     let html = page.text().await.expect("HTML");
     let done = app.submit_login(&browser, &html, USERNAME, PASSWORD).await;
-    assert_eq!(done.status(), 302, "signed in and sent back to the client");
+    assert_eq!(done.status(), 303, "signed in and sent back to the client");
     let redirect_to = location(&done);
     let query = query_of(&redirect_to);
     assert!(

@@ -302,6 +302,57 @@ async fn shared_secret_audiences_get_tokens_the_existing_logging_service_accepts
         "RS256",
         "everything else is RS256"
     );
+
+    // Whoever holds the shared secret (the logging service) can sign HS256 tokens: they count
+    // for the shared-secret audiences only, never for another service or for a user's claims.
+    let user = app.add_user("alice", "pw").await;
+    let forge = |aud: &str, sub: &str| {
+        let now = app.clock.now();
+        let claims = json!({
+            "iss": crate::helpers::DEV_ISSUER, "sub": sub, "aud": aud, "iat": now,
+            "exp": now + 600, "jti": format!("forged-{aud}"), "client_id": "browser-ui",
+            "scope": "openid profile email",
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.typ = Some("at+jwt".into());
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    };
+    let other_service = forge("search-service", "careergpt-backend");
+    let (status, body) = app.verify(&json!({ "token": other_service })).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("Invalid token"))
+    );
+    let (status, _) = app
+        .verify(&json!({ "token": other_service, "aud": "search-service" }))
+        .await;
+    assert_eq!(status, 401);
+    let as_alice = forge("logging-service", &user.id);
+    let userinfo = app
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(&as_alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        userinfo.status(),
+        401,
+        "a shared-key token never opens a user's claims"
+    );
+    let (_, introspected) = post_form(
+        &app,
+        "/introspect",
+        Some(&auth),
+        &[("token", other_service.as_str())],
+    )
+    .await;
+    assert!(introspected.contains(r#""active":false"#), "{introspected}");
 }
 
 async fn post_form(

@@ -41,7 +41,7 @@ pub async fn handle(
     Ok(
         match authorize(&state, &params, signed_in.as_ref()).await? {
             AuthorizeOutcome::ShowError(e) => invalid_link(&state, &e.description),
-            AuthorizeOutcome::Redirect(url) => redirect(&url),
+            AuthorizeOutcome::Redirect(url) => redirect_for(&method, &url),
             AuthorizeOutcome::ShowLogin {
                 request,
                 client_name,
@@ -115,8 +115,27 @@ pub fn login_page(
 
 /// A `302 Found` to `url`, not to be cached.
 pub fn redirect(url: &str) -> Response {
+    redirect_with(StatusCode::FOUND, url)
+}
+
+/// The redirect that answers a form post: `303 See Other`, so the browser follows with a GET
+/// and never re-posts the form (its password) to the client (RFC 9700 §4.12).
+pub fn redirect_after_post(url: &str) -> Response {
+    redirect_with(StatusCode::SEE_OTHER, url)
+}
+
+/// [`redirect_after_post`] for a POST, [`redirect`] otherwise.
+pub fn redirect_for(method: &Method, url: &str) -> Response {
+    if method == Method::POST {
+        redirect_after_post(url)
+    } else {
+        redirect(url)
+    }
+}
+
+fn redirect_with(status: StatusCode, url: &str) -> Response {
     (
-        StatusCode::FOUND,
+        status,
         [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store")],
     )
         .into_response()

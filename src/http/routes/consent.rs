@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::authorize::redirect;
+use super::authorize::redirect_after_post;
 use super::login::{PendingForm, expired};
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Chrome, ConsentPage};
@@ -80,12 +80,16 @@ pub async fn post(
     match form.get("action") {
         Some("allow") => {
             remember(&state, &signed_in.user_id, &request).await?;
-            Ok(redirect(&issue_code(&state, &request, &signed_in).await?))
+            Ok(redirect_after_post(
+                &issue_code(&state, &request, &signed_in).await?,
+            ))
         }
         _ => {
             crate::audit!(info, "consent.denied", user_id = %signed_in.user_id, client_id = %request.client_id);
             let denied = OAuthError::new(ErrorCode::AccessDenied, "the user denied access");
-            Ok(redirect(&error_redirect(&state, &request, &denied)))
+            Ok(redirect_after_post(&error_redirect(
+                &state, &request, &denied,
+            )))
         }
     }
 }

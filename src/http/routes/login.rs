@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::authorize::{login_page, redirect};
+use super::authorize::{login_page, redirect_after_post};
 use crate::clock::UnixTime;
 use crate::crypto::SecretString;
 use crate::crypto::random::random_token;
@@ -55,7 +55,9 @@ pub async fn post(
             .await
             .map_err(ApiError::session)?;
         let denied = OAuthError::new(ErrorCode::AccessDenied, "the user cancelled the sign-in");
-        return Ok(redirect(&error_redirect(&state, &request, &denied)));
+        return Ok(redirect_after_post(&error_redirect(
+            &state, &request, &denied,
+        )));
     }
     let username = form.get("username").unwrap_or_default();
     let password = SecretString::new(form.get("password").unwrap_or_default());
@@ -111,7 +113,7 @@ pub async fn post(
                 .remove_pending(request_id, now)
                 .await
                 .map_err(ApiError::session)?;
-            Ok(redirect(&url))
+            Ok(redirect_after_post(&url))
         }
         AfterSignIn::AskConsent => {
             super::consent::page(

@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
-use super::authorize::redirect;
+use super::authorize::redirect_for;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Chrome, LogoutPage};
 use crate::http::session::BrowserSession;
@@ -76,7 +76,7 @@ pub async fn handle(
         session_ended(&state, &user.sid).await?;
     }
     Ok(match plan.redirect {
-        Some(url) => redirect(&url),
+        Some(url) => redirect_for(&method, &url),
         None => pages::message(
             &state,
             StatusCode::OK,
