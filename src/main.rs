@@ -211,6 +211,12 @@ enum KeysCommand {
         #[arg(long)]
         now: bool,
     },
+    /// Remove a key that no longer signs from the JWKS at once: every token it signed stops
+    /// verifying (a compromised key, after `rotate --now`).
+    Withdraw {
+        /// The key's id (`keys list`).
+        kid: String,
+    },
 }
 
 fn parse_grant(s: &str) -> Result<GrantType, String> {
@@ -502,6 +508,14 @@ async fn admin(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             })
         }
+        Command::Keys(KeysCommand::Withdraw { kid }) => keys::withdraw(&db, &clock, &kid)
+            .await
+            .map(|()| {
+                println!(
+                    "withdrew {kid}: gone from every instance's JWKS within {} s; its tokens no longer verify",
+                    config.keys_reload_secs
+                );
+            }),
         Command::Start | Command::StartDev | Command::Healthcheck { .. } => Ok(()),
     };
     db.close().await;

@@ -191,6 +191,19 @@ pub async fn reload_periodically(state: AppState, shutdown: impl std::future::Fu
     }
 }
 
+/// Withdraws a key at once: it leaves every instance's JWKS within `KEYS_RELOAD_SECONDS`,
+/// and tokens it signed stop verifying. For a compromised key, after `keys rotate --now`
+/// (the signing key itself cannot be withdrawn).
+pub async fn withdraw(db: &Db, clock: &Clock, kid: &str) -> Result<(), ServiceError> {
+    if !key_store::delete_retired_key(db, kid, clock.now()).await? {
+        return Err(ServiceError::Invalid(format!(
+            "no key {kid} that has stopped signing; to replace the signing key, run `keys rotate --now` first"
+        )));
+    }
+    crate::audit!(warn, "key.withdrawn", kid);
+    Ok(())
+}
+
 /// Schedules the next signing key when the current one has signed for `KEY_ROTATION_DAYS`
 /// minus the pre-publication time and none is scheduled yet; returns its id if it did.
 pub async fn rotate_if_due(state: &AppState) -> Result<Option<String>, ServiceError> {

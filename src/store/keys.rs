@@ -122,6 +122,15 @@ pub async fn rotate_key_if_unscheduled(
     Ok(done)
 }
 
+/// Deletes a key that no longer signs at `now` (withdrawal of a compromised key); false when
+/// there is no such key or it still signs.
+pub async fn delete_retired_key(db: &Db, kid: &str, now: UnixTime) -> Result<bool, StoreError> {
+    const SQL: &str = "DELETE FROM signing_keys WHERE kid = $1 \
+                       AND ((retired_at IS NOT NULL AND retired_at <= $2) OR activates_at > $2)";
+    let n = on_pool!(db, pool => sqlx::query(SQL).bind(kid).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Replaces a key's stored private key if it is still `old` (sealing it in place).
 pub async fn replace_private_key(
     db: &Db,

@@ -180,3 +180,30 @@ async fn a_lost_database_is_a_503_and_the_service_recovers_by_itself() {
     }
     assert!(recovered, "back without a restart");
 }
+
+#[tokio::test]
+async fn postgres_connections_can_require_tls() {
+    if std::env::var(TEST_DATABASE_URL).is_err() {
+        eprintln!("note: the TLS test runs in the PostgreSQL pass (TEST_DATABASE_URL)");
+        return;
+    }
+    let storage = TestStorage::new().await;
+    let mut url = url::Url::parse(&storage.database_url).unwrap();
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    let app = TestApp::spawn_on_storage(
+        storage,
+        Mode::Development,
+        &[("DATABASE_URL", url.as_str())],
+    )
+    .await;
+    let Db::Postgres(pool) = &app.state.db else {
+        panic!("PostgreSQL")
+    };
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(encrypted, "the connection is TLS");
+    assert_eq!(app.get("/ready").await.status(), 200);
+}

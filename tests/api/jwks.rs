@@ -340,3 +340,32 @@ async fn instances_scheduling_the_next_key_at_once_add_one() {
         .unwrap();
     assert_eq!(stored.len(), 2, "one new key, whoever added it");
 }
+
+#[tokio::test]
+async fn a_compromised_key_is_replaced_then_withdrawn() {
+    let app = TestApp::spawn().await;
+    let stolen = app.test_token("").await;
+    let old_kid = header_of(&stolen)["kid"].as_str().unwrap().to_owned();
+    let refused = keys::withdraw(&app.state.db, &app.clock, &old_kid).await;
+    assert!(
+        refused.is_err(),
+        "the signing key itself cannot be withdrawn"
+    );
+
+    rotate(&app, keys::Activation::Immediate).await;
+    keys::withdraw(&app.state.db, &app.clock, &old_kid)
+        .await
+        .unwrap();
+    reload_keys(&app).await;
+    assert!(
+        !kids(&jwks(&app).await).contains(&old_kid),
+        "gone from the JWKS"
+    );
+    let (status, _) = app.verify(&serde_json::json!({ "token": stolen })).await;
+    assert_eq!(status, 401, "its tokens no longer verify");
+    let fresh = app.test_token("").await;
+    assert_eq!(
+        app.verify(&serde_json::json!({ "token": fresh })).await.0,
+        200
+    );
+}
