@@ -15,26 +15,32 @@ fn invalid_grant(description: &'static str) -> ServiceError {
     ServiceError::OAuth(OAuthError::new(ErrorCode::InvalidGrant, description))
 }
 
-/// Issues a refresh token for `grant`: a new family, or the next token of `family`. With
-/// `token` given (a derived successor), that value is stored; otherwise a random one.
+/// Which family a refresh token belongs to.
+#[derive(Debug)]
+pub enum Family<'a> {
+    /// A new family with this id: a code's redemption names it after the access token issued
+    /// with it (the `jti` kept on the code), so a replay of the code can revoke it.
+    Start(&'a str),
+    /// The successor (this token) of a rotated one.
+    Continue(&'a RefreshToken, String),
+}
+
+/// Issues a refresh token for `grant`: a random one starting a family, or the given derived
+/// successor continuing one.
 pub async fn issue(
     state: &AppState,
     client: &Registration,
     grant: &UserGrant<'_>,
-    next_of: Option<(&RefreshToken, String)>,
+    family: Family<'_>,
 ) -> Result<String, ServiceError> {
     let now = state.clock.now();
-    let (token, family_id, scope) = match next_of {
-        Some((previous, successor)) => (
+    let (token, family_id, scope) = match family {
+        Family::Continue(previous, successor) => (
             successor,
             previous.family_id.clone(),
             previous.scope.clone(),
         ),
-        None => (
-            random_token(32)?,
-            random_token(16)?,
-            grant.scope.to_string(),
-        ),
+        Family::Start(id) => (random_token(32)?, id.to_owned(), grant.scope.to_string()),
     };
     store::insert_refresh_token(
         &state.db,
@@ -110,7 +116,7 @@ pub async fn redeem(
     };
     // The successor is stored before the rotation, so a racing retry finds it at once.
     let successor = state.successor_key.successor(presented);
-    let refresh_token = issue(state, client, &grant, Some((&stored, successor))).await?;
+    let refresh_token = issue(state, client, &grant, Family::Continue(&stored, successor)).await?;
     if !store::rotate_refresh_token(&state.db, &hash, now).await? {
         // Rotated before. A retry soon after gets the same successor; anything later is reuse
         // of a stolen or leaked token.

@@ -187,12 +187,14 @@ async fn redeem_code(
     let stored = match codes::consume_code(&state.db, &token_hash(code), &jti, now).await? {
         Redemption::Redeemed(stored) => stored,
         Redemption::Replayed(stored) => {
-            // RFC 6749 §4.1.2: a code used twice means it leaked; revoke what it produced.
+            // RFC 6749 §4.1.2: a code used twice means it leaked; revoke what it produced:
+            // the access token, and the refresh token family named after it.
             if let Some(issued) = &stored.access_token_jti {
                 let until = stored.consumed_at.unwrap_or(now)
                     + state.config.token_ttl_secs
                     + state.config.clock_skew_secs;
                 revocations::insert_revocation(&state.db, issued, now, until).await?;
+                crate::store::refresh_tokens::revoke_family(&state.db, issued, now).await?;
             }
             crate::audit!(warn, "code.replayed", client_id = %stored.client_id, user_id = %stored.user_id, "authorization code replayed; its tokens are revoked");
             return Err(invalid_grant("the authorization code was already used"));
@@ -242,6 +244,7 @@ async fn redeem_code(
         auth_time: stored.auth_time,
         sid: stored.session_id.as_deref(),
     };
+    let issued_jti = jti.clone();
     let access_token = mint_user_access_token(state, client, &grant, jti).await?;
     let id_token = IdTokenClaims {
         iss: state.config.issuer.as_str().to_owned(),
@@ -260,7 +263,8 @@ async fn redeem_code(
     // RFC 6749 §6 / OIDC Core §11: offline access for clients allowed the refresh grant.
     let refresh_token =
         if scope.contains("offline_access") && client.allows(GrantType::RefreshToken) {
-            Some(super::refresh::issue(state, client, &grant, None).await?)
+            let family = super::refresh::Family::Start(&issued_jti);
+            Some(super::refresh::issue(state, client, &grant, family).await?)
         } else {
             None
         };

@@ -245,6 +245,32 @@ async fn codes_are_single_use_and_a_replay_revokes_the_first_tokens() {
     );
 }
 
+#[tokio::test]
+async fn a_replayed_code_also_revokes_its_refresh_token() {
+    let app = app_with_alice().await;
+    let query = gateway_query("").replace("scope=openid", "scope=openid%20offline_access");
+    let code = code_for(&app, &query).await;
+    let (status, first) = json(app.redeem(&code).await).await;
+    assert_eq!(status, 200);
+    let refresh = first["refresh_token"]
+        .as_str()
+        .expect("offline access")
+        .to_owned();
+    assert_eq!(app.redeem(&code).await.status(), 400, "the replay");
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ];
+    let (status, body) = json(app.post_form("/token", &form).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "RFC 6749 §4.1.2: every token the leaked code produced is revoked"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_succeed_once() {
     let app = app_with_alice().await;
