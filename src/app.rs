@@ -37,6 +37,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     seeded: Seeded,
+    shipping: Option<tokio::sync::mpsc::Receiver<crate::telemetry::ShippedEvent>>,
 }
 
 impl Application {
@@ -115,7 +116,21 @@ impl Application {
             listener,
             state,
             seeded,
+            shipping: None,
         })
+    }
+
+    /// Ships the audit events the logging layer queues on `events` to `LOGGING_BACKEND_URL`
+    /// once serving (no-op without that setting).
+    pub fn ship_logs(
+        &mut self,
+        events: tokio::sync::mpsc::Receiver<crate::telemetry::ShippedEvent>,
+        stats: Arc<crate::metrics::ShipperStats>,
+    ) {
+        if self.state.config.logging_backend.is_some() {
+            self.state.shipper_stats = Some(stats);
+            self.shipping = Some(events);
+        }
     }
 
     /// The address actually bound.
@@ -167,6 +182,22 @@ impl Application {
             state.clone(),
             stopped(stop_rx.clone()),
         ));
+        let shipper = match (
+            self.shipping,
+            &state.config.logging_backend,
+            &state.shipper_stats,
+        ) {
+            (Some(events), Some(backend), Some(stats)) => {
+                Some(tokio::spawn(crate::service::log_shipper::run(
+                    state.clone(),
+                    backend.clone(),
+                    events,
+                    stats.clone(),
+                    stopped(stop_rx.clone()),
+                )))
+            }
+            _ => None,
+        };
 
         let metrics_server = match state.config.metrics_addr {
             Some(addr) => {
@@ -195,6 +226,9 @@ impl Application {
             let _ = server.await;
         }
         let _ = cleaner.await;
+        if let Some(shipper) = shipper {
+            let _ = shipper.await;
+        }
         state.db.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -288,7 +288,7 @@ async fn run(command: Command, env: HashMap<String, String>) -> ExitCode {
         Command::Start | Command::StartDev => serve(config).await,
         Command::Healthcheck { addr } => healthcheck(addr.unwrap_or(config.bind_addr)).await,
         other => {
-            telemetry::init(config.log_format, config.log_filter.as_deref());
+            telemetry::init(config.log_format, config.log_filter.as_deref(), None);
             admin(other, config).await
         }
     };
@@ -302,7 +302,17 @@ async fn run(command: Command, env: HashMap<String, String>) -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    telemetry::init(config.log_format, config.log_filter.as_deref());
+    // With LOGGING_BACKEND_URL, audit events are also queued for the central log service.
+    let shipping = config.logging_backend.as_ref().map(|_| {
+        let stats = std::sync::Arc::new(identity_backend::metrics::ShipperStats::default());
+        let (sink, events) = telemetry::AuditSink::new(stats.clone());
+        (sink, events, stats)
+    });
+    let (sink, shipping) = match shipping {
+        Some((sink, events, stats)) => (Some(sink), Some((events, stats))),
+        None => (None, None),
+    };
+    telemetry::init(config.log_format, config.log_filter.as_deref(), sink);
     if config.mode == Mode::Development {
         tracing::warn!(
             "dev mode: http issuer allowed, missing and placeholder secrets accepted, /test-token enabled; never use in production"
@@ -311,7 +321,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for variable in &config.warnings {
         tracing::warn!(%variable, "not a setting of this service (a typo?); ignored");
     }
-    let app = Application::build(config, Clock::system()).await?;
+    let mut app = Application::build(config, Clock::system()).await?;
+    if let Some((events, stats)) = shipping {
+        app.ship_logs(events, stats);
+    }
     let addr = app.local_addr().context("cannot read the bound address")?;
     tracing::info!(%addr, issuer = %app.state().config.issuer, "listening");
     if app.state().config.mode == Mode::Development {

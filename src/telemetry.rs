@@ -1,30 +1,190 @@
-//! Logging: `tracing` with `RUST_LOG`-style filtering, pretty in dev and JSON lines in production.
+//! Logging: `tracing` with `RUST_LOG`-style filtering, pretty in dev and JSON lines in
+//! production; and, when `LOGGING_BACKEND_URL` is set, a copy of every audit event for the
+//! central log service (see [`crate::service::log_shipper`]).
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
+use crate::metrics::ShipperStats;
 
 /// The filter when `RUST_LOG` is not set.
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info";
 
+/// Audit events waiting to be shipped at most; beyond it they are dropped and counted.
+pub const SHIP_QUEUE: usize = 1024;
+
+/// One event for the central log service: `{"service", "level", "message", "context"}`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ShippedEvent {
+    /// Always `identity-backend`.
+    pub service: &'static str,
+    /// `INFO`, `WARNING`, `ERROR`, … (Python's names, which the log service uses).
+    pub level: &'static str,
+    /// The event's message, or its name when it has none.
+    pub message: String,
+    /// The event's fields and its request's (request id, client IP, path).
+    pub context: Map<String, Value>,
+}
+
+/// The sending half of the shipping queue, given to the logging layer.
+#[derive(Clone, Debug)]
+pub struct AuditSink {
+    queue: mpsc::Sender<ShippedEvent>,
+    stats: Arc<ShipperStats>,
+}
+
+impl AuditSink {
+    /// A queue of [`SHIP_QUEUE`] events: the sink for the layer, the receiver for the shipper.
+    pub fn new(stats: Arc<ShipperStats>) -> (Self, mpsc::Receiver<ShippedEvent>) {
+        let (queue, receiver) = mpsc::channel(SHIP_QUEUE);
+        (Self { queue, stats }, receiver)
+    }
+}
+
 /// Installs the global subscriber; a second call (tests) is a no-op. `filter` is `RUST_LOG`
 /// from the configuration (environment or `.env`); an invalid one falls back to the default.
-pub fn init(format: LogFormat, filter: Option<&str>) {
+/// Audit events go to `sink` whatever the filter says.
+pub fn init(format: LogFormat, filter: Option<&str>, sink: Option<AuditSink>) {
     let filter = filter
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Standard output is for command results and the dev banner; logs go to standard error.
+    let fmt = tracing_subscriber::fmt::layer()
         .with_span_events(FmtSpan::NONE)
-        // Standard output is for command results and the dev banner; logs go to standard error.
         .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder
+    let fmt = match format {
+        LogFormat::Json => fmt
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Pretty => fmt.compact().with_filter(filter).boxed(),
     };
+    let ship = sink.map(|sink| ShipLayer { sink });
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(ship)
+        .try_init();
+}
+
+/// Copies audit events (target `audit`) into the shipping queue, never blocking: a full
+/// queue drops the event and counts it.
+struct ShipLayer {
+    sink: AuditSink,
+}
+
+/// A span's fields, kept for the events inside it.
+struct SpanFields(Map<String, Value>);
+
+impl<S> Layer<S> for ShipLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(fields.map));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if event.metadata().target() != crate::audit::TARGET {
+            return;
+        }
+        let mut context = Map::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(SpanFields(fields)) = span.extensions().get::<SpanFields>() {
+                    context.extend(fields.clone());
+                }
+            }
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        context.extend(fields.map);
+        let message = fields
+            .message
+            .or_else(|| {
+                context
+                    .get("event")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let shipped = ShippedEvent {
+            service: "identity-backend",
+            level: python_level(*event.metadata().level()),
+            message,
+            context,
+        };
+        if self.sink.queue.try_send(shipped).is_err() {
+            self.sink.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn python_level(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        Level::DEBUG | Level::TRACE => "DEBUG",
+    }
+}
+
+/// Collects an event's or span's fields as JSON values.
+#[derive(Default)]
+struct Fields {
+    map: Map<String, Value>,
+    message: Option<String>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = Some(value.to_owned());
+        } else {
+            self.map.insert(field.name().to_owned(), Value::from(value));
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.map.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.map.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.map.insert(field.name().to_owned(), Value::from(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = Some(text);
+        } else {
+            self.map.insert(field.name().to_owned(), Value::from(text));
+        }
+    }
 }

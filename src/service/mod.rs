@@ -9,6 +9,7 @@ pub mod clients;
 pub mod consent;
 pub mod introspect;
 pub mod keys;
+pub mod log_shipper;
 pub mod logout;
 pub mod refresh;
 pub mod throttle;

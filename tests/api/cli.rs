@@ -208,7 +208,7 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         "configured secrets are not printed"
     );
 
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     let body: serde_json::Value = client
         .get(format!("{address}/test-token"))
         .send()
@@ -947,5 +947,235 @@ async fn migrate_and_the_admin_commands_work_on_either_database() {
         stdout(&rotated).contains("signing now"),
         "{}",
         stdout(&rotated)
+    );
+}
+
+/// A stand-in for the central log service's `POST /log`: keeps each body and its bearer
+/// token; answers after `delay`.
+struct LogService {
+    address: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl LogService {
+    async fn start_on(listener: tokio::net::TcpListener, delay: Duration) -> LogService {
+        use axum::http::HeaderMap;
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = received.clone();
+        let app = axum::Router::new().route(
+            "/log",
+            axum::routing::post(
+                move |headers: HeaderMap, body: axum::Json<serde_json::Value>| {
+                    let kept = kept.clone();
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        let bearer = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .unwrap_or_default()
+                            .to_owned();
+                        kept.lock().unwrap().push((bearer, body.0));
+                        axum::http::StatusCode::CREATED
+                    }
+                },
+            ),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        LogService { address, received }
+    }
+
+    fn events(&self) -> Vec<(String, serde_json::Value)> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn failed_client_auth(client: &reqwest::Client, address: &str) -> u16 {
+    client
+        .post(format!("{address}/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "browser-ui"),
+            ("client_secret", "not-the-secret-Kx8vQ2mZ7pL4"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn metric(client: &reqwest::Client, address: &str, line_start: &str) -> f64 {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn audit_events_reach_the_central_log_service_with_our_token() {
+    let service = LogService::start_on(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        Duration::ZERO,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("LOGGING_BACKEND_URL", service.address.as_str()),
+        ("LOGGING_BACKEND_AUD", "logging-service"),
+        ("IDENTITY_SUB", "identity-backend"),
+    ];
+    let (child, address, _) = start_server(command(dir.path(), &["start-dev"], &env)).await;
+    let client = crate::helpers::http_client();
+    assert_eq!(failed_client_auth(&client, &address).await, 401);
+
+    let mut shipped = None;
+    for _ in 0..100 {
+        shipped = service
+            .events()
+            .into_iter()
+            .find(|(_, e)| e["context"]["event"] == "client_auth.failed");
+        if shipped.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (bearer, event) = shipped.expect("the failed client authentication was shipped");
+    assert_eq!(event["service"], "identity-backend");
+    assert_eq!(event["level"], "INFO");
+    assert!(event["message"].as_str().is_some_and(|m| !m.is_empty()));
+    let context = &event["context"];
+    assert_eq!(context["path"], "/token", "{event}");
+    assert!(context["request_id"].as_str().is_some_and(|r| r.len() > 8));
+    assert_eq!(context["client_ip"], "127.0.0.1");
+    let everything = serde_json::to_string(&service.events()).unwrap();
+    assert!(
+        !everything.contains("not-the-secret"),
+        "no secret is shipped"
+    );
+
+    // The token: ours (RS256, in our JWKS), for the log service, about us.
+    let header = crate::helpers::header_of(&bearer);
+    assert_eq!(header["alg"], "RS256");
+    let jwks: jsonwebtoken::jwk::JwkSet = client
+        .get(format!("{address}/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = jwks
+        .find(header["kid"].as_str().unwrap())
+        .expect("published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&["logging-service"]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(
+        &bearer,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .expect("the log service can verify it with our JWKS")
+    .claims;
+    assert_eq!(claims["sub"], "identity-backend");
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 300);
+    assert!(
+        metric(
+            &client,
+            &address,
+            r#"identity_log_shipper_events{outcome="sent"}"#
+        )
+        .await
+            >= 1.0
+    );
+    assert!(terminate(child).await.status.success());
+}
+
+#[tokio::test]
+async fn a_log_service_that_is_down_or_slow_never_holds_up_requests() {
+    // Down at first: nothing listens on its port.
+    let parked = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port_address = parked.local_addr().unwrap();
+    drop(parked);
+    let url = format!("http://{port_address}");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("LOGGING_BACKEND_URL", url.as_str()),
+        ("RATE_LIMIT_TOKEN_PER_MINUTE", "0"),
+    ];
+    let (mut child, address, _) = start_server(command(dir.path(), &["start-dev"], &env)).await;
+    // Thousands of log lines: read them, or the pipe fills and the server blocks on stderr.
+    let mut logs = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    tokio::spawn(async move { while let Ok(Some(_)) = logs.next_line().await {} });
+    let client = crate::helpers::http_client();
+    for _ in 0..5 {
+        assert_eq!(
+            failed_client_auth(&client, &address).await,
+            401,
+            "answered while it is down"
+        );
+    }
+    assert_eq!(
+        metric(
+            &client,
+            &address,
+            r#"identity_log_shipper_events{outcome="sent"}"#
+        )
+        .await,
+        0.0
+    );
+
+    // It comes back, slow: what was queued arrives (retried with backoff)...
+    let service = LogService::start_on(
+        tokio::net::TcpListener::bind(port_address).await.unwrap(),
+        Duration::from_millis(500),
+    )
+    .await;
+    let mut arrived = false;
+    for _ in 0..300 {
+        if !service.events().is_empty() {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(arrived, "queued events are sent once it is back");
+
+    // ...and a burst larger than the queue is answered in full; the excess is dropped and
+    // counted instead of waiting for the slow service.
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..(identity_backend::telemetry::SHIP_QUEUE + 300) / 50 {
+        let (client, address) = (client.clone(), address.clone());
+        burst.spawn(async move {
+            for _ in 0..50 {
+                assert_eq!(failed_client_auth(&client, &address).await, 401);
+            }
+        });
+    }
+    while let Some(done) = burst.join_next().await {
+        done.unwrap();
+    }
+    let dropped = metric(
+        &client,
+        &address,
+        r#"identity_log_shipper_events{outcome="dropped"}"#,
+    )
+    .await;
+    assert!(dropped > 0.0, "a full queue drops and counts");
+    assert!(
+        terminate(child).await.status.success(),
+        "stops despite a slow log service"
     );
 }

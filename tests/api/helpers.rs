@@ -309,8 +309,21 @@ fn test_config(storage: &TestStorage, mode: Mode, extra: &[(&str, &str)]) -> Con
     Config::load(mode, &env).expect("valid test configuration")
 }
 
+/// The TLS provider reqwest (built with rustls and no provider of its own) needs; the
+/// application installs it too, but a test may build a client before any application runs.
+pub fn tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// A plain HTTP client (follows redirects, no cookies).
+pub fn http_client() -> reqwest::Client {
+    tls_provider();
+    reqwest::Client::new()
+}
+
 /// A client that keeps cookies and does not follow redirects: a browser, for our purposes.
 pub fn browser() -> reqwest::Client {
+    tls_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)

@@ -42,6 +42,7 @@ type RelyingParty = CoreClient<
 
 /// The HTTP client the library uses: it must not follow redirects (SSRF, per the crate's docs).
 fn library_http_client() -> openidconnect::reqwest::Client {
+    crate::helpers::tls_provider();
     openidconnect::reqwest::Client::builder()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(10))
