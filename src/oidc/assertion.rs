@@ -68,14 +68,16 @@ pub fn check(
         .get("exp")
         .and_then(Value::as_i64)
         .ok_or(AssertionError::Expiry)?;
-    if exp < now - leeway || exp > now + MAX_LIFETIME + leeway {
+    if exp < now.saturating_sub(leeway)
+        || exp > now.saturating_add(MAX_LIFETIME).saturating_add(leeway)
+    {
         return Err(AssertionError::Expiry);
     }
     for name in ["nbf", "iat"] {
         if claims
             .get(name)
             .and_then(Value::as_i64)
-            .is_some_and(|t| t > now + leeway)
+            .is_some_and(|t| t > now.saturating_add(leeway))
         {
             return Err(AssertionError::NotYetValid);
         }

@@ -128,8 +128,11 @@ fn decode_basic(value: &str) -> Result<(String, String), OAuthError> {
     let bytes = STANDARD.decode(value).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+    // Each part is one form-urlencoded value: `+` is a space, `%XX` a byte. A raw `&` or `=`
+    // is kept as it is (escaped before parsing), never taken as a separator.
     let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("x={s}").as_bytes())
+        let one_value = format!("x={}", s.replace('&', "%26").replace('=', "%3D"));
+        form_urlencoded::parse(one_value.as_bytes())
             .map(|(_, v)| v.into_owned())
             .collect()
     };
@@ -291,6 +294,23 @@ mod tests {
             presented_client(None, &params("client_id=spa")),
             Ok(PresentedClient::Public { id: "spa".into() })
         );
+    }
+
+    #[test]
+    fn basic_parts_are_single_values() {
+        // Found by review during fuzzing: `&` and `=` used to split the value, so
+        // "s3cret&junk" was read as "s3cret" and "w&=eb" as "web".
+        for (raw, id, secret) in [
+            ("w&=eb:s3cret&junk", "w&=eb", "s3cret&junk"),
+            ("web:a=b", "web", "a=b"),
+            ("web:%26%3D+", "web", "&= "),
+        ] {
+            assert_eq!(
+                decode_basic(&STANDARD.encode(raw)),
+                Ok((id.to_owned(), secret.to_owned())),
+                "{raw}"
+            );
+        }
     }
 
     #[test]
