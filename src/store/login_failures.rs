@@ -34,7 +34,8 @@ pub async fn record_failure(
         failures = CASE WHEN login_failures.expires_at <= $2 THEN 1 ELSE login_failures.failures + 1 END, \
         locked_until = CASE WHEN login_failures.expires_at <= $2 THEN 0 ELSE login_failures.locked_until END, \
         expires_at = CASE WHEN login_failures.expires_at > $3 THEN login_failures.expires_at ELSE $3 END \
-        RETURNING failures";
+        RETURNING CAST(failures AS BIGINT)";
+    // INTEGER is 32 bits in PostgreSQL and 64 in SQLite: the cast makes both a BIGINT.
     let failures: i64 = on_pool!(db, pool => sqlx::query_scalar::<_, i64>(SQL)
         .bind(subject)
         .bind(now)
