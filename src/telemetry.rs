@@ -73,7 +73,13 @@ pub fn init(format: LogFormat, filter: Option<&str>, sink: Option<AuditSink>) {
             .boxed(),
         LogFormat::Pretty => fmt.compact().with_filter(filter).boxed(),
     };
-    let ship = sink.map(|sink| ShipLayer { sink });
+    // Only audit events, and the request spans whose fields they carry: every other callsite
+    // stays disabled for this layer, so shipping costs nothing on the hot paths.
+    let ship = sink.map(|sink| {
+        ShipLayer { sink }.with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.target() == crate::audit::TARGET || (meta.is_span() && meta.name() == "request")
+        }))
+    });
     let _ = tracing_subscriber::registry()
         .with(fmt)
         .with(ship)
