@@ -8,7 +8,7 @@ use crate::config::{Config, Mode};
 use crate::crypto::seal::Sealer;
 use crate::crypto::{KeySet, SigningKey};
 use crate::state::AppState;
-use crate::store::keys::{self as key_store, StoredKey};
+use crate::store::keys::{self as key_store, StoredKey, Takeover};
 use crate::store::{Db, StoreError};
 
 use super::ServiceError;
@@ -99,13 +99,14 @@ pub async fn rotate(
     };
     let sealer = config_sealer(config)?;
     let stored = generate(now, activates_at, sealer.as_ref()).await?;
-    match key_store::rotate_key(db, &stored).await {
+    match key_store::rotate_key(db, &stored, Takeover::Overriding).await {
         Err(StoreError::Conflict) => {
             return Err(ServiceError::Invalid(
                 "another rotation happened at the same moment; list the keys and try again".into(),
             ));
         }
-        other => other?,
+        // Overriding always stores the key.
+        other => _ = other?,
     }
     crate::audit!(info, "key.rotated", kid = %stored.kid, activates_at);
     Ok(Rotation {
@@ -222,7 +223,7 @@ pub async fn rotate_if_due(state: &AppState) -> Result<Option<String>, ServiceEr
         return Ok(None);
     }
     let stored = generate(now, now + prepublication, state.sealer.as_ref()).await?;
-    if !key_store::rotate_key_if_unscheduled(&state.db, &stored, now).await? {
+    if !key_store::rotate_key(&state.db, &stored, Takeover::IfUnscheduled(now)).await? {
         return Ok(None);
     }
     crate::audit!(info, "key.rotated", kid = %stored.kid, activates_at = stored.activates_at, automatic = true);

@@ -48,10 +48,13 @@ pub async fn run(
     stopped: impl Future<Output = ()>,
 ) {
     let url = format!("{}/log", backend.url.trim_end_matches('/'));
+    // For the log line only: a URL may carry a password.
+    let shown = crate::config::DatabaseUrl::new(url.clone()).redacted();
     let mut shipper = Shipper {
         state,
         backend,
         url,
+        shown,
         stats,
         token: None,
         failing: false,
@@ -87,6 +90,8 @@ struct Shipper {
     state: AppState,
     backend: LoggingBackend,
     url: String,
+    /// `url` with any password hidden, for logs.
+    shown: String,
     stats: Arc<ShipperStats>,
     token: Option<(String, i64)>,
     failing: bool,
@@ -135,7 +140,7 @@ impl Shipper {
             Sent::Failed(reason) => {
                 if !self.failing {
                     self.failing = true;
-                    tracing::warn!(target: "identity_backend::log_shipper", %reason, url = %self.url, "cannot ship audit events; retrying with backoff (logged once per outage)");
+                    tracing::warn!(target: "identity_backend::log_shipper", %reason, url = %self.shown, "cannot ship audit events; retrying with backoff (logged once per outage)");
                 }
             }
         }

@@ -58,51 +58,36 @@ pub async fn insert_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
 const INSERT: &str = "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retired_at) \
                       VALUES ($1, $2, $3, $4, $5, NULL)";
 
-/// Schedules `key` to take over at `key.activates_at`: every key of `key.alg` that would sign
-/// after that instant retires then, atomically. A concurrent rotation gets
-/// [`StoreError::Conflict`].
-pub async fn rotate_key(db: &Db, key: &StoredKey) -> Result<(), StoreError> {
-    // Every key that would still sign after that instant stops then: the current one, and a
-    // next one scheduled later (an immediate rotation overrides a scheduled one).
-    const RETIRE: &str = "UPDATE signing_keys SET retired_at = $1 \
-                          WHERE alg = $2 AND (retired_at IS NULL OR retired_at > $1)";
-    on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(RETIRE).bind(key.activates_at).bind(&key.alg).execute(&mut *tx).await?;
-        sqlx::query(INSERT)
-            .bind(&key.kid)
-            .bind(&key.alg)
-            .bind(&key.private_key)
-            .bind(key.created_at)
-            .bind(key.activates_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_write)?;
-        tx.commit().await?;
-    });
-    Ok(())
+/// Which keys a new key takes over from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Takeover {
+    /// Every key of its algorithm that would still sign after its activation (the current
+    /// one, and a next one scheduled later: an explicit rotation overrides a scheduled one).
+    Overriding,
+    /// Only the key signing at this time, and only while no other rotation has retired it
+    /// (scheduled rotation: of instances doing it at once, one wins).
+    IfUnscheduled(UnixTime),
 }
 
-/// Like [`rotate_key`], but only if no key is scheduled yet: the signing key (active at
-/// `now`) is retired only while no other rotation has retired it. False when one has (an
-/// instance scheduling at the same moment); nothing is written then.
-pub async fn rotate_key_if_unscheduled(
-    db: &Db,
-    key: &StoredKey,
-    now: UnixTime,
-) -> Result<bool, StoreError> {
-    const RETIRE: &str = "UPDATE signing_keys SET retired_at = $1 \
-                          WHERE alg = $2 AND retired_at IS NULL AND activates_at <= $3";
+/// Stores `key` to sign from `key.activates_at`, retiring the keys it takes over from at that
+/// instant, atomically. False when `IfUnscheduled` finds nothing to take over (another
+/// rotation came first); nothing is written then. A concurrent rotation may also get
+/// [`StoreError::Conflict`] from the one-active-key index.
+pub async fn rotate_key(db: &Db, key: &StoredKey, takeover: Takeover) -> Result<bool, StoreError> {
+    const OVERRIDING: &str = "UPDATE signing_keys SET retired_at = $1 \
+                              WHERE alg = $2 AND (retired_at IS NULL OR retired_at > $1)";
+    const IF_UNSCHEDULED: &str = "UPDATE signing_keys SET retired_at = $1 \
+                                  WHERE alg = $2 AND retired_at IS NULL AND activates_at <= $3";
     let done = on_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let retired = sqlx::query(RETIRE)
-            .bind(key.activates_at)
-            .bind(&key.alg)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if retired == 0 {
+        let retire = match takeover {
+            Takeover::Overriding => sqlx::query(OVERRIDING).bind(key.activates_at).bind(&key.alg),
+            Takeover::IfUnscheduled(now) => {
+                sqlx::query(IF_UNSCHEDULED).bind(key.activates_at).bind(&key.alg).bind(now)
+            }
+        };
+        let retired = retire.execute(&mut *tx).await?.rows_affected();
+        if retired == 0 && matches!(takeover, Takeover::IfUnscheduled(_)) {
             tx.rollback().await?;
             false
         } else {
