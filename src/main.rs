@@ -288,7 +288,8 @@ async fn run(command: Command, env: HashMap<String, String>) -> ExitCode {
         Command::Start | Command::StartDev => serve(config).await,
         Command::Healthcheck { addr } => healthcheck(addr.unwrap_or(config.bind_addr)).await,
         other => {
-            telemetry::init(config.log_format, config.log_filter.as_deref(), None);
+            let _telemetry =
+                telemetry::init(config.log_format, config.log_filter.as_deref(), None, None);
             admin(other, config).await
         }
     };
@@ -312,7 +313,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some((sink, events, stats)) => (Some(sink), Some((events, stats))),
         None => (None, None),
     };
-    telemetry::init(config.log_format, config.log_filter.as_deref(), sink);
+    let telemetry = telemetry::init(
+        config.log_format,
+        config.log_filter.as_deref(),
+        sink,
+        config.otlp.as_ref(),
+    );
     if config.mode == Mode::Development {
         tracing::warn!(
             "dev mode: http issuer allowed, missing and placeholder secrets accepted, /test-token enabled; never use in production"
@@ -330,7 +336,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if app.state().config.mode == Mode::Development {
         print_dev_banner(&app, addr);
     }
-    app.run_until_stopped(shutdown_signal()).await
+    let result = app.run_until_stopped(shutdown_signal()).await;
+    telemetry.shutdown().await;
+    result
 }
 
 fn print_dev_banner(app: &Application, addr: SocketAddr) {

@@ -1,4 +1,5 @@
-//! Outbound HTTP: the one client the service uses to call others (back-channel logout).
+//! Outbound HTTP: the one client the service uses to call others (back-channel logout, the log
+//! shipper); the trace exporter builds its own on the same TLS provider.
 
 use std::time::Duration;
 
@@ -7,12 +8,16 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// rustls needs a process-wide provider before any client is built; ours is aws-lc-rs, as for
+/// JWTs. A second call finds it installed, which is fine.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// A client with bounded timeouts that never follows redirects (a 3xx from a registered URI
 /// must not send our tokens somewhere else), TLS by rustls on aws-lc-rs with Mozilla's roots.
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {
-    // rustls needs a process-wide provider; ours is aws-lc-rs, as for JWTs. A second call
-    // finds it installed, which is fine.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    install_tls_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)

@@ -1,9 +1,10 @@
 //! Logging: `tracing` with `RUST_LOG`-style filtering, pretty in dev and JSON lines in
 //! production; and, when `LOGGING_BACKEND_URL` is set, a copy of every audit event for the
-//! central log service (see [`crate::service::log_shipper`]).
+//! central log service (see [`crate::service::log_shipper`]); and, when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, request spans for an OpenTelemetry collector.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
@@ -16,7 +17,13 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::LogFormat;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::config::{LogFormat, OtlpExport};
 use crate::metrics::ShipperStats;
 
 /// The filter when `RUST_LOG` is not set.
@@ -53,10 +60,32 @@ impl AuditSink {
     }
 }
 
+/// Keeps the trace exporter alive; [`Telemetry::shutdown`] flushes the spans still queued.
+#[must_use = "dropping it stops trace export"]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still queued (bounded by the exporter's timeout) and stops exporting.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.traces {
+            // The SDK blocks while its export thread drains; keep that off the runtime.
+            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        }
+    }
+}
+
 /// Installs the global subscriber; a second call (tests) is a no-op. `filter` is `RUST_LOG`
 /// from the configuration (environment or `.env`); an invalid one falls back to the default.
-/// Audit events go to `sink` whatever the filter says.
-pub fn init(format: LogFormat, filter: Option<&str>, sink: Option<AuditSink>) {
+/// Audit events go to `sink` whatever the filter says; with `otlp`, request spans (and the
+/// warnings and errors inside them) are exported to an OpenTelemetry collector.
+pub fn init(
+    format: LogFormat,
+    filter: Option<&str>,
+    sink: Option<AuditSink>,
+    otlp: Option<&OtlpExport>,
+) -> Telemetry {
     let filter = filter
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
@@ -80,10 +109,96 @@ pub fn init(format: LogFormat, filter: Option<&str>, sink: Option<AuditSink>) {
             meta.target() == crate::audit::TARGET || (meta.is_span() && meta.name() == "request")
         }))
     });
-    let _ = tracing_subscriber::registry()
+    let traces = otlp.and_then(|otlp| match trace_provider(otlp) {
+        Ok(provider) => Some(provider),
+        Err(e) => {
+            eprintln!("OTEL_EXPORTER_OTLP_ENDPOINT: trace export is off: {e}");
+            None
+        }
+    });
+    let export = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("identity-backend"))
+            .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+                if meta.is_span() {
+                    *meta.level() <= Level::INFO
+                } else {
+                    *meta.level() <= Level::WARN
+                }
+            }))
+    });
+    let installed = tracing_subscriber::registry()
         .with(fmt)
         .with(ship)
-        .try_init();
+        .with(export)
+        .try_init()
+        .is_ok();
+    if installed && traces.is_some() {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        EXPORTING_TRACES.store(true, Ordering::Relaxed);
+    }
+    Telemetry {
+        traces: traces.filter(|_| installed),
+    }
+}
+
+/// The OTLP/HTTP exporter behind a batching processor (its own thread, a bounded queue that
+/// drops when full: a slow collector never slows a request).
+fn trace_provider(otlp: &OtlpExport) -> Result<SdkTracerProvider, String> {
+    let headers = otlp
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+        .collect();
+    crate::outbound::install_tls_provider();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(otlp.traces_url.clone())
+        .with_headers(headers)
+        .with_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(otlp.service_name.clone())
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
+}
+
+/// Set once trace export is installed; request spans then carry OpenTelemetry's fields.
+static EXPORTING_TRACES: AtomicBool = AtomicBool::new(false);
+
+/// Whether request spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+pub fn exporting_traces() -> bool {
+    EXPORTING_TRACES.load(Ordering::Relaxed)
+}
+
+/// Makes `span` a child of the caller's trace when the request carries a W3C `traceparent`
+/// (the gateway's trace continues into ours).
+pub fn continue_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    if !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(headers))
+    });
+    let _ = span.set_parent(parent);
+}
+
+/// Reads propagation headers out of an HTTP request.
+struct HeaderExtractor<'a>(&'a axum::http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(axum::http::HeaderName::as_str).collect()
+    }
 }
 
 /// Copies audit events (target `audit`) into the shipping queue, never blocking: a full

@@ -140,6 +140,17 @@ pub struct LoggingBackend {
     pub subject: String,
 }
 
+/// Where request spans are exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+#[derive(Clone, Debug)]
+pub struct OtlpExport {
+    /// The collector's traces URL: the endpoint with `/v1/traces` appended.
+    pub traces_url: String,
+    /// Extra headers for the collector (`OTEL_EXPORTER_OTLP_HEADERS`: `name=value,…`).
+    pub headers: Vec<(String, SecretString)>,
+    /// `service.name` of the exported spans (`OTEL_SERVICE_NAME`).
+    pub service_name: String,
+}
+
 /// The validated configuration of one instance.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -209,6 +220,8 @@ pub struct Config {
     pub header_read_timeout: std::time::Duration,
     /// Where `/metrics` is served instead of the main address, if set (`METRICS_ADDR`).
     pub metrics_addr: Option<SocketAddr>,
+    /// OpenTelemetry trace export, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    pub otlp: Option<OtlpExport>,
 }
 
 /// Requests per minute per client IP, per group of endpoints; `None` is no limit.
@@ -383,6 +396,7 @@ impl Config {
             }
         };
 
+        let otlp = otlp_export(&raw)?;
         let log_format = match raw.log_format.as_deref() {
             None if production => LogFormat::Json,
             None => LogFormat::Pretty,
@@ -551,6 +565,7 @@ impl Config {
             key_rotation_secs,
             header_read_timeout,
             metrics_addr,
+            otlp,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }
@@ -746,3 +761,55 @@ fn demo_user(raw: &sources::RawSettings, mode: Mode) -> Result<Option<DemoUser>,
 
 #[cfg(test)]
 mod tests;
+
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (the collector's base URL, as in every OpenTelemetry SDK:
+/// spans go to `<endpoint>/v1/traces`) with its headers and service name; `None` when unset.
+fn otlp_export(raw: &sources::RawSettings) -> Result<Option<OtlpExport>, ConfigError> {
+    const ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    let Some(endpoint) = raw
+        .otel_exporter_otlp_endpoint
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(endpoint)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            ConfigError::new(
+                ENDPOINT,
+                "expected an http(s) URL, e.g. http://collector:4318",
+            )
+        })?;
+    let traces_url = format!("{}/v1/traces", url.as_str().trim_end_matches('/'));
+    let mut headers = Vec::new();
+    if let Some(text) = &raw.otel_exporter_otlp_headers {
+        for pair in text.expose().split(',').filter(|p| !p.trim().is_empty()) {
+            let (name, value) = pair
+                .split_once('=')
+                .map(|(n, v)| (n.trim(), v.trim()))
+                .filter(|(n, _)| {
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "OTEL_EXPORTER_OTLP_HEADERS",
+                        "expected name=value pairs separated by commas",
+                    )
+                })?;
+            headers.push((name.to_owned(), SecretString::new(value.to_owned())));
+        }
+    }
+    let service_name = raw
+        .otel_service_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "identity-backend".into());
+    Ok(Some(OtlpExport {
+        traces_url,
+        headers,
+        service_name,
+    }))
+}

@@ -70,6 +70,9 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("KEY_ROTATION_DAYS", Kind::Scalar),
     ("HEADER_READ_TIMEOUT_SECONDS", Kind::Scalar),
     ("METRICS_ADDR", Kind::Text),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", Kind::Text),
+    ("OTEL_EXPORTER_OTLP_HEADERS", Kind::Secret),
+    ("OTEL_SERVICE_NAME", Kind::Text),
 ];
 
 /// The name of every setting, as an environment variable.
@@ -142,6 +145,10 @@ pub struct RawSettings {
     pub key_rotation_days: u64,
     pub header_read_timeout_seconds: u64,
     pub metrics_addr: Option<String>,
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    #[serde(skip_serializing)]
+    pub otel_exporter_otlp_headers: Option<SecretString>,
+    pub otel_service_name: Option<String>,
 }
 
 impl Default for RawSettings {
@@ -189,6 +196,9 @@ impl Default for RawSettings {
             key_rotation_days: 30,
             header_read_timeout_seconds: 10,
             metrics_addr: None,
+            otel_exporter_otlp_endpoint: None,
+            otel_exporter_otlp_headers: None,
+            otel_service_name: None,
         }
     }
 }
@@ -241,6 +251,7 @@ const OUR_PREFIXES: &[&str] = &[
     "BIND_",
     "DATABASE_",
     "BODY_LIMIT",
+    "OTEL_EXPORTER_OTLP_",
 ];
 
 /// Variables in `env` that look like settings but are none, sorted.

@@ -154,6 +154,13 @@ async fn record_request(
     let method = request.method().to_string();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
+    if crate::telemetry::exporting_traces() {
+        let span = tracing::Span::current();
+        span.record("http.response.status_code", response.status().as_u16());
+        if response.status().is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+    }
     metrics.request(
         crate::metrics::RequestLabels {
             route,
@@ -222,11 +229,22 @@ fn request_span(request: &Request) -> tracing::Span {
         .extensions()
         .get::<client_ip::ClientIp>()
         .map(ToString::to_string);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
         request_id = %request_id,
         client_ip = client_ip.as_deref().unwrap_or("-"),
-    )
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if crate::telemetry::exporting_traces() {
+        let name = format!("{} {}", request.method(), request.uri().path());
+        span.record("otel.name", name);
+        span.record("otel.kind", "server");
+        crate::telemetry::continue_trace(&span, request.headers());
+    }
+    span
 }

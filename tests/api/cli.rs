@@ -162,7 +162,11 @@ async fn start_dev_works_with_no_configuration_at_all() {
         "{banner}"
     );
 
-    let ping = reqwest::get(format!("{address}/ping")).await.unwrap();
+    let ping = crate::helpers::http_client()
+        .get(format!("{address}/ping"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ping.text().await.unwrap(), "OK");
     assert!(
         dir.path().join("data/identity.db").is_file(),
@@ -1178,4 +1182,84 @@ async fn a_log_service_that_is_down_or_slow_never_holds_up_requests() {
         terminate(child).await.status.success(),
         "stops despite a slow log service"
     );
+}
+
+/// A stand-in OpenTelemetry collector: keeps each `POST /v1/traces` (headers and body).
+async fn start_collector() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, bytes::Bytes)>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = received.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: bytes::Bytes| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (address, received)
+}
+
+#[tokio::test]
+async fn request_spans_are_exported_over_otlp_and_continue_the_callers_trace() {
+    let (collector, received) = start_collector().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-key=k3y"),
+        ("OTEL_SERVICE_NAME", "idp-under-test"),
+    ];
+    let (child, address, _) = start_server(command(dir.path(), &["start-dev"], &env)).await;
+    // The gateway's trace: 16 bytes of trace id, 8 of parent span id.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let answer = crate::helpers::http_client()
+        .get(format!("{address}/ping"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // Stopping flushes what the batch processor still holds.
+    let output = terminate(child).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let received = received.lock().unwrap().clone();
+    assert!(!received.is_empty(), "spans reached the collector");
+    let trace_bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let contains = |body: &[u8], needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    let (headers, body) = received
+        .iter()
+        .find(|(_, body)| contains(body, b"GET /ping"))
+        .expect("the /ping request's span was exported");
+    assert_eq!(headers["content-type"], "application/x-protobuf");
+    assert_eq!(headers["x-collector-key"], "k3y");
+    assert!(
+        contains(body, &trace_bytes),
+        "the span belongs to the caller's trace"
+    );
+    assert!(contains(body, b"idp-under-test"), "service.name is set");
+}
+
+#[tokio::test]
+async fn a_bad_otlp_endpoint_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        dir.path(),
+        &["start-dev"],
+        None,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
 }
