@@ -70,7 +70,10 @@ impl Application {
                 .await
                 .context("cannot seal the signing keys under KEY_ENCRYPTION_KEY")?;
         }
-        keys::ensure_signing_key(&db, &clock, sealer.as_ref())
+        let algs = keys::algorithms_in_use(&db, &config)
+            .await
+            .context("cannot read the clients' signing algorithms")?;
+        keys::ensure_signing_keys(&db, &clock, sealer.as_ref(), &algs)
             .await
             .context("cannot create a signing key")?;
         let window = keys::publication_window(&config);

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use identity_backend::app::{Application, open_database};
 use identity_backend::clock::{Clock, UnixTime};
 use identity_backend::config::{Config, DatabaseUrl, Mode};
-use identity_backend::crypto::{PasswordHasher, SecretString};
+use identity_backend::crypto::{KeyAlg, PasswordHasher, SecretString};
 use identity_backend::oidc::{AuthMethod, ClientType, GrantType};
 use identity_backend::service::admin::{self, AccountState, ClientSpec, UserSpec};
 use identity_backend::service::bootstrap::DemoPassword;
@@ -186,6 +186,13 @@ struct ClientAddArgs {
     /// https, or http for a confidential client.
     #[arg(long)]
     backchannel_logout_uri: Option<String>,
+    /// Sign its ID tokens (and logout tokens) with RS256 (the default), ES256 or EdDSA
+    /// (OIDC Registration's id_token_signed_response_alg).
+    #[arg(long, value_parser = parse_alg)]
+    id_token_alg: Option<KeyAlg>,
+    /// Sign its JWT access tokens with RS256, ES256 or EdDSA instead of ACCESS_TOKEN_ALG.
+    #[arg(long, value_parser = parse_alg)]
+    access_token_alg: Option<KeyAlg>,
     /// A client from outside the platform: users are asked for consent before it gets
     /// their sign-in (the platform's own apps are first-party and never ask).
     #[arg(long)]
@@ -485,26 +492,28 @@ async fn admin(command: Command, config: Config) -> anyhow::Result<()> {
             } else {
                 keys::Activation::Scheduled
             };
-            let rotation = keys::rotate(&db, &clock, &config, activation).await?;
-            let wait = rotation.activates_at - clock.now();
-            let signing = if wait > 0 {
-                format!(
-                    "signing from {} (in {wait} s, plus up to {} s until every instance reloads)",
-                    when(rotation.activates_at),
-                    config.keys_reload_secs
-                )
-            } else {
-                format!(
-                    "signing now (every instance within {} s)",
-                    config.keys_reload_secs
-                )
-            };
-            println!(
-                "new key {}: published within {} s, {signing}; the previous key stays published {} s after that",
-                rotation.kid,
-                config.keys_reload_secs,
-                keys::publication_window(&config)
-            );
+            for rotation in keys::rotate(&db, &clock, &config, activation).await? {
+                let wait = rotation.activates_at - clock.now();
+                let signing = if wait > 0 {
+                    format!(
+                        "signing from {} (in {wait} s, plus up to {} s until every instance reloads)",
+                        when(rotation.activates_at),
+                        config.keys_reload_secs
+                    )
+                } else {
+                    format!(
+                        "signing now (every instance within {} s)",
+                        config.keys_reload_secs
+                    )
+                };
+                println!(
+                    "new {} key {}: published within {} s, {signing}; the previous key stays published {} s after that",
+                    rotation.alg,
+                    rotation.kid,
+                    config.keys_reload_secs,
+                    keys::publication_window(&config)
+                );
+            }
             Ok(())
         }
         Command::Copy { to } => {
@@ -662,6 +671,8 @@ async fn client(
                 post_logout_redirect_uris: args.post_logout_redirect_uris,
                 backchannel_logout_uri: args.backchannel_logout_uri,
                 first_party: !args.third_party,
+                id_token_alg: args.id_token_alg,
+                access_token_alg: args.access_token_alg,
             };
             let (client, generated) = admin::add_client(db, clock, config, spec).await?;
             print_client(&client);
@@ -719,6 +730,14 @@ fn print_client(c: &Client) {
         println!("backchannel_logout_uri      {uri}");
     }
     println!(
+        "id_token_signed_alg         {}",
+        c.id_token_alg.as_deref().unwrap_or("RS256")
+    );
+    println!(
+        "access_token_signed_alg     {}",
+        c.access_token_alg.as_deref().unwrap_or("ACCESS_TOKEN_ALG")
+    );
+    println!(
         "party                       {}",
         if c.first_party {
             "first (no consent page)"
@@ -766,4 +785,8 @@ fn when(t: UnixTime) -> String {
                 .ok()
         })
         .unwrap_or_else(|| t.to_string())
+}
+
+fn parse_alg(name: &str) -> Result<KeyAlg, String> {
+    KeyAlg::parse(name).ok_or_else(|| "expected RS256, ES256 or EdDSA".to_owned())
 }

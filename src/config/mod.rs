@@ -220,6 +220,8 @@ pub struct Config {
     pub header_read_timeout: std::time::Duration,
     /// Where `/metrics` is served instead of the main address, if set (`METRICS_ADDR`).
     pub metrics_addr: Option<SocketAddr>,
+    /// How JWT access tokens are signed unless the client says otherwise (`ACCESS_TOKEN_ALG`).
+    pub access_token_alg: crate::crypto::KeyAlg,
     /// OpenTelemetry trace export, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
     pub otlp: Option<OtlpExport>,
 }
@@ -397,6 +399,12 @@ impl Config {
         };
 
         let otlp = otlp_export(&raw)?;
+        let access_token_alg = match raw.access_token_alg.as_deref().map(str::trim) {
+            None | Some("") => crate::crypto::KeyAlg::Rs256,
+            Some(name) => crate::crypto::KeyAlg::parse(name).ok_or_else(|| {
+                ConfigError::new("ACCESS_TOKEN_ALG", "expected RS256, ES256 or EdDSA")
+            })?,
+        };
         let log_format = match raw.log_format.as_deref() {
             None if production => LogFormat::Json,
             None => LogFormat::Pretty,
@@ -566,6 +574,7 @@ impl Config {
             header_read_timeout,
             metrics_addr,
             otlp,
+            access_token_alg,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }

@@ -70,6 +70,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("KEY_ROTATION_DAYS", Kind::Scalar),
     ("HEADER_READ_TIMEOUT_SECONDS", Kind::Scalar),
     ("METRICS_ADDR", Kind::Text),
+    ("ACCESS_TOKEN_ALG", Kind::Text),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", Kind::Text),
     ("OTEL_EXPORTER_OTLP_HEADERS", Kind::Secret),
     ("OTEL_SERVICE_NAME", Kind::Text),
@@ -145,6 +146,7 @@ pub struct RawSettings {
     pub key_rotation_days: u64,
     pub header_read_timeout_seconds: u64,
     pub metrics_addr: Option<String>,
+    pub access_token_alg: Option<String>,
     pub otel_exporter_otlp_endpoint: Option<String>,
     #[serde(skip_serializing)]
     pub otel_exporter_otlp_headers: Option<SecretString>,
@@ -196,6 +198,7 @@ impl Default for RawSettings {
             key_rotation_days: 30,
             header_read_timeout_seconds: 10,
             metrics_addr: None,
+            access_token_alg: None,
             otel_exporter_otlp_endpoint: None,
             otel_exporter_otlp_headers: None,
             otel_service_name: None,
@@ -251,6 +254,7 @@ const OUR_PREFIXES: &[&str] = &[
     "BIND_",
     "DATABASE_",
     "BODY_LIMIT",
+    "ACCESS_TOKEN_",
     "OTEL_EXPORTER_OTLP_",
 ];
 

@@ -25,6 +25,14 @@ pub fn fingerprint(token: &str) -> String {
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Raw SHA-512.
+pub fn sha512(data: &[u8]) -> [u8; 64] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, data);
+    let mut out = [0; 64];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 /// Raw SHA-256.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);

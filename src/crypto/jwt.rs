@@ -74,7 +74,9 @@ pub fn sign(
     claims: &impl Serialize,
 ) -> Result<String, CryptoError> {
     let header = match signer {
-        Signer::Key(key) => json!({ "alg": "RS256", "typ": typ.as_str(), "kid": key.kid() }),
+        Signer::Key(key) => {
+            json!({ "alg": key.alg().as_str(), "typ": typ.as_str(), "kid": key.kid() })
+        }
         Signer::Shared(_) => json!({ "alg": "HS256", "typ": typ.as_str() }),
     };
     let header = serde_json::to_vec(&header).map_err(|_| CryptoError::Signing)?;

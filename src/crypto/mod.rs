@@ -10,7 +10,7 @@ pub mod seal;
 pub mod secret;
 pub mod successor;
 
-pub use keys::SigningKey;
+pub use keys::{KeyAlg, SigningKey};
 pub use keyset::{KeyRing, KeySet};
 pub use password::PasswordHasher;
 pub use secret::SecretString;

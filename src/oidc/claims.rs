@@ -90,11 +90,23 @@ pub struct UserClaims {
     pub email_verified: Option<bool>,
 }
 
-/// OIDC Core §3.1.3.6: the base64url of the left half of the SHA-256 of the access token.
-pub fn at_hash(access_token: &str) -> String {
+/// OIDC Core §3.1.3.6: the base64url of the left half of the hash of the access token, the
+/// hash being the ID token's algorithm's: SHA-256 for RS256 and ES256, and for EdDSA with
+/// Ed25519 the SHA-512 that Ed25519 uses (as the certified providers do).
+pub fn at_hash(access_token: &str, id_token_alg: crate::crypto::KeyAlg) -> String {
+    use crate::crypto::digest::{sha256, sha512};
     use base64::Engine;
-    let digest = crate::crypto::digest::sha256(access_token.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    let encode = |half: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(half);
+    match id_token_alg {
+        crate::crypto::KeyAlg::EdDsa => {
+            let digest = sha512(access_token.as_bytes());
+            encode(digest.get(..32).unwrap_or_default())
+        }
+        _ => {
+            let digest = sha256(access_token.as_bytes());
+            encode(digest.get(..16).unwrap_or_default())
+        }
+    }
 }
 
 /// What a presented token must satisfy, besides its signature.

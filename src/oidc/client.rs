@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::crypto::KeyAlg;
+
 /// A client identifier: 1 to 128 characters from `A-Z a-z 0-9 - . _ ~`.
 ///
 /// Narrower than RFC 6749's VSCHAR on purpose: ids appear in URLs, logs and HTTP Basic
@@ -182,6 +184,10 @@ pub struct Registration {
     pub backchannel_logout_uri: Option<String>,
     /// First-party clients (the platform's own apps) never show a consent page.
     pub first_party: bool,
+    /// How its ID tokens are signed (`id_token_signed_response_alg`); `None`: RS256.
+    pub id_token_alg: Option<KeyAlg>,
+    /// How its JWT access tokens are signed; `None`: the server's `ACCESS_TOKEN_ALG`.
+    pub access_token_alg: Option<KeyAlg>,
 }
 
 impl Registration {

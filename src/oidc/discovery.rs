@@ -59,7 +59,8 @@ impl ProviderMetadata {
             response_modes_supported: &["query"],
             grant_types_supported: &["authorization_code", "refresh_token", "client_credentials"],
             subject_types_supported: &["public"],
-            id_token_signing_alg_values_supported: &["RS256"],
+            // RS256 unless a client registered another (id_token_signed_response_alg).
+            id_token_signing_alg_values_supported: &["RS256", "ES256", "EdDSA"],
             token_endpoint_auth_methods_supported: AuthMethod::ALL
                 .iter()
                 .map(|m| m.as_str())

@@ -8,7 +8,7 @@ use crate::crypto::jwt::client_jwks;
 use crate::crypto::random::random_token;
 use crate::crypto::seal::Sealer;
 use crate::crypto::secret::weakness;
-use crate::crypto::{PasswordHasher, SecretString};
+use crate::crypto::{KeyAlg, PasswordHasher, SecretString};
 use crate::oidc::{AuthMethod, ClientId, ClientType, GrantType, RedirectUri, ScopeSet, Username};
 use crate::store::clients::{self as client_store, Client, OnConflict};
 use crate::store::users::{self as user_store, NewUser, User};
@@ -245,6 +245,10 @@ pub struct ClientSpec {
     pub backchannel_logout_uri: Option<String>,
     /// False for a third-party client: users are asked for consent.
     pub first_party: bool,
+    /// How its ID tokens are signed; `None`: RS256.
+    pub id_token_alg: Option<KeyAlg>,
+    /// How its JWT access tokens are signed; `None`: `ACCESS_TOKEN_ALG`.
+    pub access_token_alg: Option<KeyAlg>,
 }
 
 /// Registers a client. Returns it and its generated secret, if one was generated.
@@ -385,6 +389,8 @@ pub async fn add_client(
         post_logout_redirect_uris,
         backchannel_logout_uri,
         first_party: spec.first_party,
+        id_token_alg: spec.id_token_alg.map(|a| a.as_str().to_owned()),
+        access_token_alg: spec.access_token_alg.map(|a| a.as_str().to_owned()),
         redirect_uris,
         created_at: clock.now(),
         updated_at: clock.now(),
@@ -393,6 +399,12 @@ pub async fn add_client(
         Err(StoreError::Conflict) => return Err(ServiceError::DuplicateClient(id.to_string())),
         other => other?,
     }
+    // Its algorithms get a key now, so its first token does not wait for one.
+    let algs: Vec<KeyAlg> = [spec.id_token_alg, spec.access_token_alg]
+        .into_iter()
+        .flatten()
+        .collect();
+    super::keys::ensure_signing_keys_for(db, clock, config, &algs).await?;
     audit!(info, "admin.client_added", client_id = %id);
     Ok((client, generated))
 }

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::audit;
 use crate::clock::{Clock, UnixTime};
+use crate::crypto::KeyAlg;
 use crate::crypto::jwt::TokenType;
 use crate::crypto::random::random_token;
 use crate::oidc::logout::LogoutTokenClaims;
@@ -149,9 +150,10 @@ pub async fn deliver_due(state: &AppState) -> Result<(), ServiceError> {
 }
 
 async fn send(state: &AppState, delivery: &Delivery) -> Outcome {
-    let uri = match find_registration(&state.db, &delivery.client_id).await {
+    let (uri, alg) = match find_registration(&state.db, &delivery.client_id).await {
+        // Signed as the client's ID tokens are: it validates both the same way (§2.6).
         Ok(Some(client)) => match client.backchannel_logout_uri {
-            Some(uri) => uri,
+            Some(uri) => (uri, client.id_token_alg.unwrap_or(KeyAlg::Rs256)),
             None => return Outcome::NotWanted,
         },
         Ok(None) => return Outcome::NotWanted,
@@ -165,7 +167,7 @@ async fn send(state: &AppState, delivery: &Delivery) -> Outcome {
         &delivery.id,
         state.clock.now(),
     );
-    let token = match sign_with_key(state, TokenType::LogoutToken, claims).await {
+    let token = match sign_with_key(state, alg, TokenType::LogoutToken, claims).await {
         Ok(token) => token,
         Err(e) => return Outcome::Failed(e.to_string()),
     };

@@ -87,6 +87,8 @@ pub async fn seed(
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
             first_party: true,
+            id_token_alg: None,
+            access_token_alg: None,
             redirect_uris: seed
                 .redirect_uris
                 .iter()

@@ -1,5 +1,6 @@
 //! Loading client registrations and authenticating clients at the token endpoint.
 
+use crate::crypto::KeyAlg;
 use crate::crypto::digest::{token_hash, token_hash_matches};
 use crate::crypto::jwt::{verify_with_client_keys, verify_with_secret};
 use crate::oidc::assertion;
@@ -76,6 +77,16 @@ fn registration(c: Client) -> Result<Registration, ServiceError> {
             .collect::<Result<_, _>>()?,
         backchannel_logout_uri: c.backchannel_logout_uri,
         first_party: c.first_party,
+        id_token_alg: c
+            .id_token_alg
+            .as_deref()
+            .map(|a| KeyAlg::parse(a).ok_or_else(|| corrupt("id_token_signed_response_alg")))
+            .transpose()?,
+        access_token_alg: c
+            .access_token_alg
+            .as_deref()
+            .map(|a| KeyAlg::parse(a).ok_or_else(|| corrupt("access_token_signed_response_alg")))
+            .transpose()?,
     })
 }
 

@@ -6,8 +6,9 @@ use std::time::Duration;
 use crate::clock::{Clock, UnixTime};
 use crate::config::{Config, Mode};
 use crate::crypto::seal::Sealer;
-use crate::crypto::{KeySet, SigningKey};
+use crate::crypto::{KeyAlg, KeySet, SigningKey};
 use crate::state::AppState;
+use crate::store::clients as client_store;
 use crate::store::keys::{self as key_store, StoredKey, Takeover};
 use crate::store::{Db, StoreError};
 
@@ -34,30 +35,61 @@ pub fn prepublication(config: &Config) -> i64 {
 /// How long verifiers may cache the JWKS (`Cache-Control: max-age`).
 pub const JWKS_MAX_AGE_SECS: i64 = 300;
 
-/// Generates and stores the first RS256 key unless one is active. Safe to race: when two
-/// instances start at once, the database's one-active-key index keeps the first.
-pub async fn ensure_signing_key(
+/// The algorithms that need a signing key: RS256 (ID and logout tokens), `ACCESS_TOKEN_ALG`,
+/// and whatever registered clients asked for.
+pub async fn algorithms_in_use(db: &Db, config: &Config) -> Result<Vec<KeyAlg>, ServiceError> {
+    let requested = client_store::requested_signing_algs(db).await?;
+    Ok(KeyAlg::ALL
+        .into_iter()
+        .filter(|alg| {
+            *alg == KeyAlg::Rs256
+                || *alg == config.access_token_alg
+                || requested.iter().any(|r| r == alg.as_str())
+        })
+        .collect())
+}
+
+/// Generates and stores the first key of each of `algs` that has none that signs yet. Safe
+/// to race: when two instances start at once, the database's one-active-key-per-algorithm
+/// index keeps the first. A first key signs at once: no token of its algorithm exists yet,
+/// and verifiers fetch the JWKS again for a `kid` they do not know.
+pub async fn ensure_signing_keys(
     db: &Db,
     clock: &Clock,
     sealer: Option<&Sealer>,
+    algs: &[KeyAlg],
 ) -> Result<(), ServiceError> {
     let now = clock.now();
-    if key_store::list_live_keys(db, now)
-        .await?
-        .iter()
-        .any(|k| k.retired_at.is_none())
-    {
+    let live = key_store::list_live_keys(db, now).await?;
+    for &alg in algs {
+        if live
+            .iter()
+            .any(|k| k.alg == alg.as_str() && k.retired_at.is_none())
+        {
+            continue;
+        }
+        let stored = generate(alg, now, now, sealer).await?;
+        match key_store::insert_key(db, &stored).await {
+            Ok(()) => tracing::info!(kid = %stored.kid, %alg, "generated the first signing key"),
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// [`ensure_signing_keys`] with the sealer `config` names (for the CLI).
+pub async fn ensure_signing_keys_for(
+    db: &Db,
+    clock: &Clock,
+    config: &Config,
+    algs: &[KeyAlg],
+) -> Result<(), ServiceError> {
+    if algs.is_empty() {
         return Ok(());
     }
-    let stored = generate(now, now, sealer).await?;
-    match key_store::insert_key(db, &stored).await {
-        Ok(()) => {
-            tracing::info!(kid = %stored.kid, "generated the first signing key");
-            Ok(())
-        }
-        Err(StoreError::Conflict) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    let sealer = config_sealer(config)?;
+    ensure_signing_keys(db, clock, sealer.as_ref(), algs).await
 }
 
 /// When a rotation's new key starts signing.
@@ -75,30 +107,50 @@ pub enum Activation {
 pub struct Rotation {
     /// The new key.
     pub kid: String,
+    /// Its algorithm.
+    pub alg: KeyAlg,
     /// When it signs; the previous key retires then and stays published for
     /// [`publication_window`] after.
     pub activates_at: UnixTime,
 }
 
-/// Adds a new signing key, published at once, signing from its activation; the previous key
-/// retires at that moment and stays published for [`publication_window`] more.
+/// Rotates the key of every algorithm that has one (RS256 at least): see [`rotate_alg`].
 pub async fn rotate(
     db: &Db,
     clock: &Clock,
     config: &Config,
+    activation: Activation,
+) -> Result<Vec<Rotation>, ServiceError> {
+    let live = key_store::list_live_keys(db, clock.now()).await?;
+    let mut rotations = Vec::new();
+    for alg in KeyAlg::ALL {
+        if alg == KeyAlg::Rs256 || live.iter().any(|k| k.alg == alg.as_str()) {
+            rotations.push(rotate_alg(db, clock, config, alg, activation).await?);
+        }
+    }
+    Ok(rotations)
+}
+
+/// Adds a new signing key for `alg`, published at once, signing from its activation; the
+/// previous key retires at that moment and stays published for [`publication_window`] more.
+pub async fn rotate_alg(
+    db: &Db,
+    clock: &Clock,
+    config: &Config,
+    alg: KeyAlg,
     activation: Activation,
 ) -> Result<Rotation, ServiceError> {
     let now = clock.now();
     let has_key = key_store::list_live_keys(db, now)
         .await?
         .iter()
-        .any(|k| k.retired_at.is_none());
+        .any(|k| k.alg == alg.as_str() && k.retired_at.is_none());
     let activates_at = match activation {
         Activation::Scheduled if has_key => now + prepublication(config),
         _ => now,
     };
     let sealer = config_sealer(config)?;
-    let stored = generate(now, activates_at, sealer.as_ref()).await?;
+    let stored = generate(alg, now, activates_at, sealer.as_ref()).await?;
     match key_store::rotate_key(db, &stored, Takeover::Overriding).await {
         Err(StoreError::Conflict) => {
             return Err(ServiceError::Invalid(
@@ -108,9 +160,10 @@ pub async fn rotate(
         // Overriding always stores the key.
         other => _ = other?,
     }
-    crate::audit!(info, "key.rotated", kid = %stored.kid, activates_at);
+    crate::audit!(info, "key.rotated", kid = %stored.kid, %alg, activates_at);
     Ok(Rotation {
         kid: stored.kid,
+        alg,
         activates_at,
     })
 }
@@ -125,29 +178,36 @@ pub async fn load_key_set(
     sealer: Option<&Sealer>,
 ) -> Result<KeySet, ServiceError> {
     let rows = key_store::list_live_keys(db, now - window).await?;
-    let mut active = None;
+    let mut signing: Vec<Arc<SigningKey>> = Vec::new();
     let mut others = Vec::new();
-    // Newest first: the key whose activation has come and whose retirement has not signs;
-    // newer ones are published ahead of their time, older ones until their tokens expire.
+    // Newest first: per algorithm, the key whose activation has come and whose retirement
+    // has not signs; newer ones are published ahead of their time, older ones until their
+    // tokens expire.
     for row in rows {
+        let alg = KeyAlg::parse(&row.alg).ok_or_else(|| {
+            StoreError::Corrupt(format!("signing key {}: algorithm {}", row.kid, row.alg))
+        })?;
         let key = match previous.and_then(|p| p.find(&row.kid)) {
             Some(parsed) => parsed.clone(),
             None => {
                 let der = unseal(&row, sealer)?;
-                Arc::new(SigningKey::from_pkcs8(&row.kid, &der)?)
+                Arc::new(SigningKey::from_pkcs8(&row.kid, alg, &der)?)
             }
         };
         let signs_now = row.activates_at <= now && row.retired_at.is_none_or(|r| r > now);
-        if active.is_none() && signs_now {
-            active = Some(key);
+        if signs_now && !signing.iter().any(|k| k.alg() == alg) {
+            signing.push(key);
         } else {
             others.push(key);
         }
     }
-    let retired = others;
-    let active = active
-        .ok_or_else(|| ServiceError::Invalid("no active signing key in the database".into()))?;
-    Ok(KeySet::new(active, retired))
+    if !signing.iter().any(|k| k.alg() == KeyAlg::Rs256) {
+        return Err(ServiceError::Invalid(
+            "no active RS256 signing key in the database".into(),
+        ));
+    }
+    KeySet::signing_with(signing, others)
+        .ok_or_else(|| ServiceError::Invalid("no active signing key in the database".into()))
 }
 
 /// Reloads the key set every `KEYS_RELOAD_SECONDS` until `shutdown` resolves, so a rotation
@@ -168,28 +228,60 @@ pub async fn reload_periodically(state: AppState, shutdown: impl std::future::Fu
         if let Err(e) = rotate_if_due(&state).await {
             tracing::warn!(error = %e, "could not schedule the next signing key; will try again");
         }
-        let current = state.keys.current();
-        let now = state.clock.now();
-        match load_key_set(
-            &state.db,
-            now,
-            window,
-            Some(&current),
-            state.sealer.as_ref(),
-        )
-        .await
-        {
-            Ok(keys) => {
-                if keys.active().kid() != current.active().kid() {
-                    tracing::info!(kid = %keys.active().kid(), "now signing with a new key");
-                }
-                state.keys.replace(keys);
+        // A client registered from the CLI may have asked for an algorithm with no key yet.
+        let ensured = match algorithms_in_use(&state.db, &state.config).await {
+            Ok(algs) => {
+                ensure_signing_keys(&state.db, &state.clock, state.sealer.as_ref(), &algs).await
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones")
-            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ensured {
+            tracing::warn!(error = %e, "could not create a signing key; will try again");
+        }
+        if let Err(e) = reload(&state, window).await {
+            tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones")
         }
     }
+}
+
+/// Reads the key set from the database into the ring now.
+async fn reload(state: &AppState, window: i64) -> Result<(), ServiceError> {
+    let current = state.keys.current();
+    let keys = load_key_set(
+        &state.db,
+        state.clock.now(),
+        window,
+        Some(&current),
+        state.sealer.as_ref(),
+    )
+    .await?;
+    for key in keys.signing_keys() {
+        if current
+            .signing(key.alg())
+            .is_none_or(|k| k.kid() != key.kid())
+        {
+            tracing::info!(kid = %key.kid(), alg = %key.alg(), "now signing with a new key");
+        }
+    }
+    state.keys.replace(keys);
+    Ok(())
+}
+
+/// The key that signs `alg` tokens now. An algorithm a client was just given (from the CLI)
+/// may have no key in this instance's set yet: then its key is created if needed and the set
+/// reloaded, once, before giving up.
+pub async fn signing_key(state: &AppState, alg: KeyAlg) -> Result<Arc<SigningKey>, ServiceError> {
+    if let Some(key) = state.keys.current().signing(alg) {
+        return Ok(key.clone());
+    }
+    ensure_signing_keys(&state.db, &state.clock, state.sealer.as_ref(), &[alg]).await?;
+    reload(state, publication_window(&state.config)).await?;
+    state
+        .keys
+        .current()
+        .signing(alg)
+        .cloned()
+        .ok_or_else(|| ServiceError::Invalid(format!("no {alg} signing key is active yet")))
 }
 
 /// Withdraws a key at once: it leaves every instance's JWKS within `KEYS_RELOAD_SECONDS`,
@@ -207,27 +299,31 @@ pub async fn withdraw(db: &Db, clock: &Clock, kid: &str) -> Result<(), ServiceEr
 
 /// Schedules the next signing key when the current one has signed for `KEY_ROTATION_DAYS`
 /// minus the pre-publication time and none is scheduled yet; returns its id if it did.
-pub async fn rotate_if_due(state: &AppState) -> Result<Option<String>, ServiceError> {
+pub async fn rotate_if_due(state: &AppState) -> Result<Vec<String>, ServiceError> {
     let Some(max_age) = state.config.key_rotation_secs else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let now = state.clock.now();
     let prepublication = prepublication(&state.config);
     let keys = key_store::list_live_keys(&state.db, now).await?;
-    let scheduled = keys.iter().any(|k| k.activates_at > now);
-    let due = keys
-        .iter()
-        .find(|k| k.activates_at <= now && k.retired_at.is_none())
-        .is_some_and(|active| active.activates_at + max_age - prepublication <= now);
-    if scheduled || !due {
-        return Ok(None);
+    let mut rotated = Vec::new();
+    for alg in KeyAlg::ALL {
+        let mine = || keys.iter().filter(|k| k.alg == alg.as_str());
+        let scheduled = mine().any(|k| k.activates_at > now);
+        let due = mine()
+            .find(|k| k.activates_at <= now && k.retired_at.is_none())
+            .is_some_and(|active| active.activates_at + max_age - prepublication <= now);
+        if scheduled || !due {
+            continue;
+        }
+        let stored = generate(alg, now, now + prepublication, state.sealer.as_ref()).await?;
+        if !key_store::rotate_key(&state.db, &stored, Takeover::IfUnscheduled(now)).await? {
+            continue;
+        }
+        crate::audit!(info, "key.rotated", kid = %stored.kid, %alg, activates_at = stored.activates_at, automatic = true);
+        rotated.push(stored.kid);
     }
-    let stored = generate(now, now + prepublication, state.sealer.as_ref()).await?;
-    if !key_store::rotate_key(&state.db, &stored, Takeover::IfUnscheduled(now)).await? {
-        return Ok(None);
-    }
-    crate::audit!(info, "key.rotated", kid = %stored.kid, activates_at = stored.activates_at, automatic = true);
-    Ok(Some(stored.kid))
+    Ok(rotated)
 }
 
 /// Seals, under `KEY_ENCRYPTION_KEY`, every stored private key still in clear (at start, once
@@ -320,17 +416,18 @@ pub async fn list(db: &Db, window: i64) -> Result<Vec<KeyReport>, ServiceError> 
 }
 
 async fn generate(
+    alg: KeyAlg,
     now: UnixTime,
     activates_at: UnixTime,
     sealer: Option<&Sealer>,
 ) -> Result<StoredKey, ServiceError> {
     // RSA key generation takes tens of milliseconds: keep it off the async workers.
-    let (key, der) = tokio::task::spawn_blocking(SigningKey::generate_rs256)
+    let (key, der) = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
         .await
         .map_err(|_| crate::crypto::CryptoError::KeyGeneration)??;
     Ok(StoredKey {
         kid: key.kid().to_owned(),
-        alg: "RS256".into(),
+        alg: alg.as_str().into(),
         private_key: match sealer {
             Some(sealer) => seal(key.kid(), &der, sealer)?,
             None => der,

@@ -204,7 +204,8 @@ impl Shipper {
             act: None,
         };
         let audience = self.backend.audience.clone();
-        let token = sign_for_audience(&self.state, &audience, TokenType::Jwt, claims).await?;
+        let alg = self.state.config.access_token_alg;
+        let token = sign_for_audience(&self.state, &audience, alg, TokenType::Jwt, claims).await?;
         self.token = Some((token.clone(), now + TOKEN_TTL_SECS));
         Ok(token)
     }

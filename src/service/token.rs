@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::crypto::KeyAlg;
 use crate::crypto::digest::token_hash;
 use crate::crypto::jwt::TokenType;
 use crate::crypto::random::random_token;
@@ -161,7 +162,10 @@ pub async fn mint_machine_token(
             sub: client.id.as_str().to_owned(),
         }),
     };
-    let token = sign_for_audience(state, audience, TokenType::AccessToken, claims).await?;
+    let alg = client
+        .access_token_alg
+        .unwrap_or(state.config.access_token_alg);
+    let token = sign_for_audience(state, audience, alg, TokenType::AccessToken, claims).await?;
     crate::audit!(info, "token.issued", client_id = %client.id, subject, audience, grant = "client_credentials");
     state.metrics.token_issued("client_credentials");
     Ok(token)
@@ -246,6 +250,7 @@ async fn redeem_code(
     };
     let issued_jti = jti.clone();
     let access_token = mint_user_access_token(state, client, &grant, jti).await?;
+    let id_token_alg = client.id_token_alg.unwrap_or(KeyAlg::Rs256);
     let id_token = IdTokenClaims {
         iss: state.config.issuer.as_str().to_owned(),
         sub: user.id.clone(),
@@ -254,12 +259,13 @@ async fn redeem_code(
         iat: now,
         auth_time: stored.auth_time,
         nonce: stored.nonce.clone(),
-        at_hash: at_hash(&access_token),
+        at_hash: at_hash(&access_token, id_token_alg),
         sid: stored.session_id.clone(),
         profile: user_claims(&user, &scope),
     };
-    // ID tokens are for the client, which verifies them with our JWKS: always our own key.
-    let id_token = sign_with_key(state, TokenType::Jwt, id_token).await?;
+    // ID tokens are for the client, which verifies them with our JWKS: always our own key,
+    // of the algorithm it registered (OIDC Registration's id_token_signed_response_alg).
+    let id_token = sign_with_key(state, id_token_alg, TokenType::Jwt, id_token).await?;
     // RFC 6749 §6 / OIDC Core §11: offline access for clients allowed the refresh grant.
     let refresh_token =
         if scope.contains("offline_access") && client.allows(GrantType::RefreshToken) {
@@ -319,7 +325,10 @@ pub async fn mint_user_access_token(
         sid: grant.sid.map(str::to_owned),
         act: None,
     };
-    sign_for_audience(state, &audience, TokenType::AccessToken, access).await
+    let alg = client
+        .access_token_alg
+        .unwrap_or(state.config.access_token_alg);
+    sign_for_audience(state, &audience, alg, TokenType::AccessToken, access).await
 }
 
 /// The user's claims that `scope` releases (OIDC Core §5.4).

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::crypto::CryptoError;
 use crate::crypto::jwt::{self, Signer, TokenType};
 use crate::crypto::random::random_token;
+use crate::crypto::{CryptoError, KeyAlg};
 use crate::oidc::claims::TokenClaims;
 use crate::oidc::{OAuthError, ScopeSet};
 use crate::state::AppState;
@@ -17,11 +17,12 @@ pub const TEST_TOKEN_DEFAULT_TTL_SECS: i64 = 30 * 60;
 pub const TEST_TOKEN_MAX_TTL_SECS: i64 = 24 * 60 * 60;
 
 /// Signs `claims` for `audience`: HS256 with `JWT_SECRET_KEY` when the audience is listed in
-/// `HS256_AUDIENCES` (services that verify with a shared secret), else RS256 with the active
-/// key and its `kid`.
+/// `HS256_AUDIENCES` (services that verify with a shared secret), else with the signing key
+/// of `alg` and its `kid`.
 pub async fn sign_for_audience<C: Serialize + Send + 'static>(
     state: &AppState,
     audience: &str,
+    alg: KeyAlg,
     typ: TokenType,
     claims: C,
 ) -> Result<String, ServiceError> {
@@ -30,21 +31,24 @@ pub async fn sign_for_audience<C: Serialize + Send + 'static>(
     {
         return Ok(jwt::sign(Signer::Shared(shared), typ, &claims)?);
     }
-    sign_with_key(state, typ, claims).await
+    sign_with_key(state, alg, typ, claims).await
 }
 
-/// Signs `claims` with the active key of the JWKS (RS256, with its `kid`).
+/// Signs `claims` with the signing key of `alg` (with its `kid`).
 pub async fn sign_with_key<C: Serialize + Send + 'static>(
     state: &AppState,
+    alg: KeyAlg,
     typ: TokenType,
     claims: C,
 ) -> Result<String, ServiceError> {
-    let keys = state.keys.current();
+    let key = super::keys::signing_key(state, alg).await?;
+    if !key.is_slow() {
+        return Ok(jwt::sign(Signer::Key(&key), typ, &claims)?);
+    }
     // An RSA signature costs ~0.35 ms of CPU: run it where it cannot hold up other requests.
-    let token =
-        tokio::task::spawn_blocking(move || jwt::sign(Signer::Key(keys.active()), typ, &claims))
-            .await
-            .map_err(|_| CryptoError::Signing)??;
+    let token = tokio::task::spawn_blocking(move || jwt::sign(Signer::Key(&key), typ, &claims))
+        .await
+        .map_err(|_| CryptoError::Signing)??;
     Ok(token)
 }
 
@@ -93,7 +97,7 @@ pub async fn mint_test_token(
         sid: None,
         act: None,
     };
-    sign_for_audience(state, &aud, TokenType::Jwt, claims).await
+    sign_for_audience(state, &aud, KeyAlg::Rs256, TokenType::Jwt, claims).await
 }
 
 fn claim_value(name: &str, value: Option<String>, default: &str) -> Result<String, OAuthError> {

@@ -38,6 +38,10 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// First-party clients never show a consent page.
     pub first_party: bool,
+    /// Algorithm of its ID tokens (`id_token_signed_response_alg`); `None`: RS256.
+    pub id_token_alg: Option<String>,
+    /// Algorithm of its JWT access tokens; `None`: `ACCESS_TOKEN_ALG`.
+    pub access_token_alg: Option<String>,
     /// Registered redirect URIs, verbatim.
     pub redirect_uris: Vec<String>,
     /// Creation time.
@@ -63,6 +67,8 @@ struct ClientRow {
     post_logout_redirect_uris: String,
     backchannel_logout_uri: Option<String>,
     first_party: bool,
+    id_token_signed_response_alg: Option<String>,
+    access_token_signed_response_alg: Option<String>,
     created_at: UnixTime,
     updated_at: UnixTime,
 }
@@ -88,6 +94,8 @@ impl ClientRow {
             )?,
             backchannel_logout_uri: self.backchannel_logout_uri,
             first_party: self.first_party,
+            id_token_alg: self.id_token_signed_response_alg,
+            access_token_alg: self.access_token_signed_response_alg,
             redirect_uris,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -97,12 +105,14 @@ impl ClientRow {
 
 const COLUMNS: &str = "client_id, name, client_type, secret_hash, token_endpoint_auth_method, grant_types, scopes, \
                        audiences, default_audience, jwks, may_act_for, sealed_secret, post_logout_redirect_uris, \
-                       backchannel_logout_uri, first_party, created_at, updated_at";
+                       backchannel_logout_uri, first_party, id_token_signed_response_alg, \
+                       access_token_signed_response_alg, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, token_endpoint_auth_method, \
                       grant_types, scopes, audiences, default_audience, jwks, may_act_for, sealed_secret, \
-                      post_logout_redirect_uris, backchannel_logout_uri, first_party, created_at, updated_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $10, $10)";
+                      post_logout_redirect_uris, backchannel_logout_uri, first_party, id_token_signed_response_alg, \
+                      access_token_signed_response_alg, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, $15, $16, $17, $18, $10, $10)";
 
 /// What to do when the client id is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +155,8 @@ pub async fn insert_client(
             .bind(to_json_list(&client.post_logout_redirect_uris))
             .bind(&client.backchannel_logout_uri)
             .bind(client.first_party)
+            .bind(&client.id_token_alg)
+            .bind(&client.access_token_alg)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
@@ -242,4 +254,14 @@ pub async fn insert_used_assertion(
         .map(|r| r.rows_affected()))
     .map_err(StoreError::from_write)?;
     Ok(())
+}
+
+/// The signing algorithms clients have asked for (ID tokens or access tokens), distinct.
+pub async fn requested_signing_algs(db: &Db) -> Result<Vec<String>, StoreError> {
+    const SQL: &str = "SELECT id_token_signed_response_alg FROM clients \
+                       WHERE id_token_signed_response_alg IS NOT NULL \
+                       UNION SELECT access_token_signed_response_alg FROM clients \
+                       WHERE access_token_signed_response_alg IS NOT NULL";
+    let rows: Vec<(String,)> = on_pool!(db, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|(a,)| a).collect())
 }

@@ -71,8 +71,9 @@ pub async fn copy_all(from: &Db, to: &Db) -> Result<Copied, StoreError> {
     const INSERT_CLIENT: &str = "INSERT INTO clients (client_id, name, client_type, secret_hash, \
                                  token_endpoint_auth_method, grant_types, scopes, audiences, default_audience, jwks, \
                                  may_act_for, sealed_secret, post_logout_redirect_uris, backchannel_logout_uri, \
-                                 first_party, created_at, updated_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+                                 first_party, created_at, updated_at, id_token_signed_response_alg, \
+                                 access_token_signed_response_alg) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
     const INSERT_URI: &str = "INSERT INTO client_redirect_uris (client_id, uri) VALUES ($1, $2)";
     const INSERT_KEY: &str = "INSERT INTO signing_keys (kid, alg, private_key, created_at, activates_at, retired_at) \
                               VALUES ($1, $2, $3, $4, $5, $6)";
@@ -115,6 +116,8 @@ pub async fn copy_all(from: &Db, to: &Db) -> Result<Copied, StoreError> {
                 .bind(c.first_party)
                 .bind(c.created_at)
                 .bind(c.updated_at)
+                .bind(&c.id_token_alg)
+                .bind(&c.access_token_alg)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from_write)?;

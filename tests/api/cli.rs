@@ -519,14 +519,14 @@ async fn key_commands() {
     assert!(run(d, &["migrate"], None, &[]).await.status.success());
     // No key yet: the first one signs at once.
     let first = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
-    assert!(first.starts_with("new key "), "{first}");
+    assert!(first.starts_with("new RS256 key "), "{first}");
     assert!(first.contains("signing now"), "{first}");
     let second = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
     assert!(second.contains("signing from "), "pre-published: {second}");
     let list = stdout(&run(d, &["keys", "list"], None, &[]).await);
     assert_eq!(list.lines().count(), 2, "{list}");
     let newest = second
-        .trim_start_matches("new key ")
+        .trim_start_matches("new RS256 key ")
         .split(':')
         .next()
         .unwrap();
@@ -547,7 +547,7 @@ async fn key_commands() {
     assert!(urgent.contains("signing now"), "{urgent}");
     let list = stdout(&run(d, &["keys", "list"], None, &[]).await);
     let newest = urgent
-        .trim_start_matches("new key ")
+        .trim_start_matches("new RS256 key ")
         .split(':')
         .next()
         .unwrap();
@@ -561,7 +561,7 @@ async fn key_commands() {
     assert!(
         line(
             second
-                .trim_start_matches("new key ")
+                .trim_start_matches("new RS256 key ")
                 .split(':')
                 .next()
                 .unwrap()
@@ -573,6 +573,56 @@ async fn key_commands() {
         list.lines().filter(|l| l.contains("active")).count(),
         1,
         "{list}"
+    );
+
+    // A client asking for ES256 access tokens brings an ES256 key, signing at once; from
+    // then on a rotation rotates both algorithms.
+    let added = run(
+        d,
+        &[
+            "client",
+            "add",
+            "fast-service",
+            "--grant-type",
+            "client_credentials",
+            "--access-token-alg",
+            "ES256",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("access_token_signed_alg     ES256"));
+    let list = stdout(&run(d, &["keys", "list"], None, &[]).await);
+    let es256: Vec<&str> = list.lines().filter(|l| l.contains("ES256")).collect();
+    assert_eq!(es256.len(), 1, "{list}");
+    assert!(es256[0].contains("active (signing)"), "{list}");
+    let both = stdout(&run(d, &["keys", "rotate"], None, &[]).await);
+    assert!(
+        both.contains("new RS256 key ") && both.contains("new ES256 key "),
+        "{both}"
+    );
+    let wrong = run(
+        d,
+        &[
+            "client",
+            "add",
+            "odd",
+            "--grant-type",
+            "client_credentials",
+            "--id-token-alg",
+            "HS256",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("expected RS256, ES256 or EdDSA"),
+        "{}",
+        stderr(&wrong)
     );
 }
 

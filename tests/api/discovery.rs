@@ -77,7 +77,8 @@ async fn advertises_what_the_service_does_and_only_that() {
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
+        serde_json::json!(["RS256", "ES256", "EdDSA"]),
+        "RS256 first: the default, and what clients must support"
     );
     assert_eq!(
         doc["code_challenge_methods_supported"],

@@ -537,5 +537,7 @@ pub fn client_spec(id: &str) -> identity_backend::service::admin::ClientSpec {
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
         first_party: true,
+        id_token_alg: None,
+        access_token_alg: None,
     }
 }

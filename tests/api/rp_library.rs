@@ -401,3 +401,96 @@ async fn the_library_refuses_an_id_token_for_another_nonce() {
         .claims(&verifier, &nonce)
         .unwrap_or_else(|e| panic!("the library refused our ID token: {e:?}"));
 }
+
+/// A confidential client that asked for `alg` ID and access tokens, completing the flow with
+/// the library; the library is told to accept only `alg`, so a token signed otherwise fails.
+async fn flow_with_id_token_alg(alg: identity_backend::crypto::KeyAlg) {
+    use openidconnect::core::CoreJwsSigningAlgorithm;
+    const SECRET: &str = "alg-client-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0";
+    let app = app_with_alice().await;
+    let client_id = format!("rp-{}", alg.as_str().to_lowercase());
+    let redirect_uri = "https://rp.example/cb";
+    let spec = ClientSpec {
+        redirect_uris: vec![redirect_uri.into()],
+        secret: Some(identity_backend::crypto::SecretString::new(SECRET)),
+        id_token_alg: Some(alg),
+        access_token_alg: Some(alg),
+        ..client_spec(&client_id)
+    };
+    add_client(&app.state.db, &app.clock, &app.state.config, spec)
+        .await
+        .expect("client registered");
+    // Registering created the algorithm's first key in the database; the instance publishes
+    // it at its next key reload (KEYS_RELOAD_SECONDS), which this stands in for.
+    identity_backend::service::keys::signing_key(&app.state, alg)
+        .await
+        .expect("the new algorithm's key is loaded");
+    let http = library_http_client();
+    let client = relying_party(&app, &http, &client_id, Some(SECRET), redirect_uri).await;
+    let (auth_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+    let callback = browse_and_sign_in(&app, &auth_url).await;
+    let tokens: CoreTokenResponse = client
+        .exchange_code(callback.code)
+        .expect("a token endpoint from discovery")
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("the library's code exchange failed: {e:?}"));
+    let library_alg = match alg {
+        identity_backend::crypto::KeyAlg::Rs256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        identity_backend::crypto::KeyAlg::Es256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        identity_backend::crypto::KeyAlg::EdDsa => CoreJwsSigningAlgorithm::EdDsa,
+    };
+    let id_token = tokens.id_token().expect("an ID token");
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![library_alg.clone()]);
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .unwrap_or_else(|e| panic!("the library refused our {alg} ID token: {e:?}"));
+    assert_eq!(id_token.signing_alg().expect("alg"), &library_alg);
+    let key = id_token
+        .signing_key(&verifier)
+        .expect("our JWKS has the key");
+    let actual = AccessTokenHash::from_token(tokens.access_token(), &library_alg, key)
+        .expect("at_hash computed");
+    assert_eq!(
+        Some(&actual),
+        claims.access_token_hash(),
+        "at_hash with the hash of {alg}"
+    );
+    // The access token is signed the same way, and our own endpoints accept it.
+    let access = tokens.access_token().secret();
+    assert_eq!(crate::helpers::header_of(access)["alg"], alg.as_str());
+    let (status, body) = app
+        .verify(&serde_json::json!({ "token": access, "aud": client_id }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("a userinfo endpoint from discovery")
+        .request_async(&http)
+        .await
+        .unwrap_or_else(|e| panic!("userinfo with an {alg} access token: {e:?}"));
+    assert_eq!(userinfo.subject(), claims.subject());
+    // A verifier that takes only RS256 refuses it: the algorithm really is the one asked for.
+    let rs256_only = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert!(id_token.claims(&rs256_only, &nonce).is_err());
+}
+
+#[tokio::test]
+async fn es256_id_and_access_tokens_pass_the_library() {
+    flow_with_id_token_alg(identity_backend::crypto::KeyAlg::Es256).await;
+}
+
+#[tokio::test]
+async fn eddsa_id_and_access_tokens_pass_the_library() {
+    flow_with_id_token_alg(identity_backend::crypto::KeyAlg::EdDsa).await;
+}

@@ -500,3 +500,41 @@ async fn revocation_takes_effect_at_once_and_only_for_the_owner() {
     let (status, _) = post_form(&app, "/revoke", None, &[("token", &token)]).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn access_token_alg_signs_service_tokens_with_a_key_in_the_jwks() {
+    for alg in ["ES256", "EdDSA"] {
+        let app = TestApp::spawn_with(Mode::Development, &[("ACCESS_TOKEN_ALG", alg)]).await;
+        with_worker(&app).await;
+        let (status, body) = grant(&app, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap();
+        let header = header_of(token);
+        assert_eq!(header["alg"], alg);
+        assert_eq!(header["typ"], "at+jwt");
+
+        // A verifier that knows nothing but our JWKS: the key named by kid, of that algorithm.
+        let jwks: jsonwebtoken::jwk::JwkSet = app.get("/jwks.json").await.json().await.unwrap();
+        let jwk = jwks
+            .find(header["kid"].as_str().unwrap())
+            .expect("kid in the JWKS");
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(alg.parse().unwrap());
+        validation.set_audience(&["logging-service"]);
+        let decoded = jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap();
+        assert_eq!(decoded.claims["sub"], "careergpt-backend");
+        assert!(
+            jwks.keys
+                .iter()
+                .any(|k| k.common.key_algorithm.map(|a| a.to_string()).as_deref() == Some("RS256")),
+            "RS256 stays published for ID tokens"
+        );
+
+        let (status, body) = app
+            .verify(&json!({ "token": token, "aud": "logging-service" }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // ID tokens and the dev test token stay RS256.
+        assert_eq!(header_of(&app.test_token("").await)["alg"], "RS256");
+    }
+}

@@ -28,6 +28,8 @@ fn client(client_type: ClientType) -> Registration {
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
         first_party: true,
+        id_token_alg: None,
+        access_token_alg: None,
     }
 }
 
