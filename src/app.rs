@@ -96,6 +96,9 @@ impl Application {
 
         let successor_key = crate::crypto::successor::SuccessorKey::new(&config.session_secret)
             .context("SESSION_SECRET cannot key refresh tokens")?;
+        let revocations = crate::service::revocations::RevocationList::load(&db, clock.now())
+            .await
+            .context("cannot read the revoked tokens")?;
         let seeded = bootstrap::seed(&db, &hasher, &clock, &config)
             .await
             .context("cannot create the configured demo user and clients")?;
@@ -113,6 +116,7 @@ impl Application {
             http: crate::outbound::client().context("cannot set up outbound HTTP")?,
             logout_wakeup: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::metrics::Metrics::new(),
+            revocations: Arc::new(revocations),
             shipper_stats: None,
         };
         Ok(Self {
@@ -185,6 +189,10 @@ impl Application {
             state.clone(),
             stopped(stop_rx.clone()),
         ));
+        let revocations = tokio::spawn(crate::service::revocations::run(
+            state.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let shipper = match (
             self.shipping,
             &state.config.logging_backend,
@@ -229,6 +237,7 @@ impl Application {
             let _ = server.await;
         }
         let _ = cleaner.await;
+        let _ = revocations.await;
         if let Some(shipper) = shipper {
             let _ = shipper.await;
         }

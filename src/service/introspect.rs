@@ -7,7 +7,7 @@ use crate::crypto::digest::token_hash;
 use crate::oidc::token::presented_client;
 use crate::oidc::{ClientType, ErrorCode, OAuthError, Params};
 use crate::state::AppState;
-use crate::store::{refresh_tokens, revocations};
+use crate::store::refresh_tokens;
 
 use super::ServiceError;
 use super::clients::authenticate;
@@ -81,7 +81,7 @@ pub async fn revoke(
         return Ok(());
     };
     let until: UnixTime = exp + state.config.clock_skew_secs;
-    revocations::insert_revocation(&state.db, jti, state.clock.now(), until).await?;
+    super::revocations::revoke(state, jti, until).await?;
     crate::audit!(info, "token.revoked", client_id = %client.id, kind = "access_token");
     Ok(())
 }

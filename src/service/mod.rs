@@ -12,6 +12,7 @@ pub mod keys;
 pub mod log_shipper;
 pub mod logout;
 pub mod refresh;
+pub mod revocations;
 pub mod throttle;
 pub mod token;
 pub mod tokens;

@@ -12,7 +12,6 @@ use crate::oidc::token::{Grant, machine_grant, parse_grant, presented_client};
 use crate::oidc::{ErrorCode, GrantType, OAuthError, Params, Registration, ScopeSet};
 use crate::state::AppState;
 use crate::store::codes::{self, Redemption};
-use crate::store::revocations;
 use crate::store::users::{self, User};
 
 use super::ServiceError;
@@ -197,7 +196,7 @@ async fn redeem_code(
                 let until = stored.consumed_at.unwrap_or(now)
                     + state.config.token_ttl_secs
                     + state.config.clock_skew_secs;
-                revocations::insert_revocation(&state.db, issued, now, until).await?;
+                super::revocations::revoke(state, issued, until).await?;
                 crate::store::refresh_tokens::revoke_family(&state.db, issued, now).await?;
             }
             crate::audit!(warn, "code.replayed", client_id = %stored.client_id, user_id = %stored.user_id, "authorization code replayed; its tokens are revoked");

@@ -7,7 +7,7 @@ use crate::crypto::jwt;
 use crate::oidc::claims::{self, Expectations};
 use crate::oidc::{ErrorCode, OAuthError, ScopeSet};
 use crate::state::AppState;
-use crate::store::{revocations, users};
+use crate::store::users;
 
 use super::ServiceError;
 use super::token::user_claims;
@@ -42,7 +42,7 @@ pub async fn userinfo(
     }
     let text = |name: &str| verified.claims.get(name).and_then(Value::as_str);
     if let Some(jti) = text("jti")
-        && revocations::is_revoked(&state.db, jti).await?
+        && state.revocations.is_revoked(jti)
     {
         return Err(invalid_token("the access token was revoked"));
     }

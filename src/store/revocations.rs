@@ -21,10 +21,16 @@ pub async fn insert_revocation(
     Ok(())
 }
 
-/// Whether `jti` is revoked.
-pub async fn is_revoked(db: &Db, jti: &str) -> Result<bool, StoreError> {
-    const SQL: &str = "SELECT jti FROM revoked_tokens WHERE jti = $1";
-    let found: Option<(String,)> =
-        on_pool!(db, pool => sqlx::query_as(SQL).bind(jti).fetch_optional(pool).await)?;
-    Ok(found.is_some())
+/// Revocations made at or after `revoked_since` of tokens that expire after `now`: each
+/// token id with its expiry.
+pub async fn list_revocations(
+    db: &Db,
+    revoked_since: UnixTime,
+    now: UnixTime,
+) -> Result<Vec<(String, UnixTime)>, StoreError> {
+    const SQL: &str = "SELECT jti, expires_at FROM revoked_tokens \
+                       WHERE revoked_at >= $1 AND expires_at > $2";
+    Ok(
+        on_pool!(db, pool => sqlx::query_as(SQL).bind(revoked_since).bind(now).fetch_all(pool).await)?,
+    )
 }

@@ -146,8 +146,14 @@ async fn a_lost_database_is_a_503_and_the_service_recovers_by_itself() {
     )
     .await;
     assert_eq!(introspect(&app).await, 200);
+    let token = app.test_token("").await;
 
     relay.cut();
+    // Verification needs no database: keys and revocations are in memory.
+    let (status, body) = app
+        .verify(&serde_json::json!({ "token": token, "aud": "logging-service" }))
+        .await;
+    assert_eq!(status, 200, "/verify answers through the outage: {body}");
     for _ in 0..3 {
         let response = app
             .post_form(
