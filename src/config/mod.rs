@@ -359,8 +359,10 @@ impl Config {
             &raw.logging_backend_aud,
         ) {
             (Some(_), _, _) => explicit_hs256,
-            (None, Some(_), Some(aud)) => vec![aud.clone()],
-            _ => Vec::new(),
+            // The Flask version signed everything with JWT_SECRET_KEY; the logging service
+            // (LOGGING_BACKEND_AUD, by default `logging-service`) still verifies that way.
+            (None, Some(_), aud) => vec![aud.clone().unwrap_or_else(|| "logging-service".into())],
+            (None, None, _) => Vec::new(),
         };
 
         let policy = if mode == Mode::Production {

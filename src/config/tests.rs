@@ -324,3 +324,14 @@ fn the_dev_issuer_follows_the_port() -> Result<(), ConfigError> {
     assert_eq!(config.issuer.as_str(), "http://localhost:8080");
     Ok(())
 }
+
+#[test]
+fn a_shared_key_alone_keeps_the_logging_service_on_hs256() -> Result<(), ConfigError> {
+    // A Flask-era .env often sets JWT_SECRET_KEY without LOGGING_BACKEND_AUD, whose default
+    // is logging-service: that service verifies HS256 with the key and must keep working.
+    let config = Config::load(Mode::Development, &env(&[("JWT_SECRET_KEY", "shared")]))?;
+    assert_eq!(config.hs256_audiences, vec!["logging-service".to_owned()]);
+    let none = Config::load(Mode::Development, &env(&[]))?;
+    assert!(none.hs256_audiences.is_empty(), "no key, no HS256");
+    Ok(())
+}
