@@ -6,6 +6,9 @@
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+};
+use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
     RsaKeyPair,
 };
@@ -78,6 +81,9 @@ pub struct SigningKey {
     pair: Pair,
     public_jwk: Value,
     verifying: DecodingKey,
+    /// The public key parsed once for our own verifications: parsing an RSA key per token
+    /// (what `jsonwebtoken` does) recomputes its Montgomery constants every time.
+    parsed: ParsedPublicKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -143,6 +149,16 @@ impl SigningKey {
     /// The key with its JWK, thumbprint and verifying half; `None` if the public half does
     /// not have the expected shape (it always has, for keys aws-lc-rs parsed).
     fn from_pair(alg: KeyAlg, pair: Pair) -> Option<Self> {
+        let parsed = match &pair {
+            Pair::Rsa(pair) => {
+                ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pair.public_key().as_ref())
+            }
+            Pair::Ec(pair) => {
+                ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, pair.public_key().as_ref())
+            }
+            Pair::Ed(pair) => ParsedPublicKey::new(&ED25519, pair.public_key().as_ref()),
+        }
+        .ok()?;
         let (thumbprint_input, public_jwk, verifying) = match &pair {
             Pair::Rsa(pair) => {
                 let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
@@ -190,6 +206,7 @@ impl SigningKey {
             pair,
             public_jwk,
             verifying,
+            parsed,
         })
     }
 
@@ -216,6 +233,11 @@ impl SigningKey {
     /// The public half, for verifying tokens this key signed.
     pub fn verifying_key(&self) -> &DecodingKey {
         &self.verifying
+    }
+
+    /// Whether `signature` is this key's JWS signature of `message` (the signing input).
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed.verify_sig(message, signature).is_ok()
     }
 
     /// Whether signing costs enough (RSA: ~0.35 ms) to belong on the blocking pool; ECDSA
