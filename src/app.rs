@@ -117,6 +117,7 @@ impl Application {
             logout_wakeup: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::metrics::Metrics::new(),
             revocations: Arc::new(revocations),
+            clients: Arc::new(crate::service::clients::ClientCache::default()),
             shipper_stats: None,
         };
         Ok(Self {
@@ -193,6 +194,10 @@ impl Application {
             state.clone(),
             stopped(stop_rx.clone()),
         ));
+        let client_sync = tokio::spawn(crate::service::clients::sync_cache(
+            state.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let shipper = match (
             self.shipping,
             &state.config.logging_backend,
@@ -238,6 +243,7 @@ impl Application {
         }
         let _ = cleaner.await;
         let _ = revocations.await;
+        let _ = client_sync.await;
         if let Some(shipper) = shipper {
             let _ = shipper.await;
         }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub logout_wakeup: Arc<tokio::sync::Notify>,
     /// This application's Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
+    /// Client registrations for client authentication, kept in step with the database.
+    pub clients: Arc<crate::service::clients::ClientCache>,
     /// Revoked access tokens, synchronised from the database (no lookup per verification).
     pub revocations: Arc<crate::service::revocations::RevocationList>,
     /// The log shipper's counters, when `LOGGING_BACKEND_URL` is set.

@@ -1,5 +1,10 @@
 //! Loading client registrations and authenticating clients at the token endpoint.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
 use crate::crypto::KeyAlg;
 use crate::crypto::digest::{token_hash, token_hash_matches};
 use crate::crypto::jwt::{verify_with_client_keys, verify_with_secret};
@@ -24,6 +29,102 @@ pub async fn find_registration(
     match client_store::find_client(db, client_id).await? {
         Some(client) => Ok(Some(registration(client)?)),
         None => Ok(None),
+    }
+}
+
+/// Client registrations read recently, for client authentication on `/token`, `/introspect`
+/// and `/revoke` without a database round trip per request.
+///
+/// An entry is stamped with the writes this process made to `clients` and the number of
+/// changes to the database's `clients` generation seen so far; a changed stamp makes every
+/// entry stale. This process's own changes (the CLI runs in another) count at once, other
+/// instances' and the CLI's within [`CLIENT_SYNC_INTERVAL`]: a rotated secret or a removed
+/// client stops working everywhere within a second.
+#[derive(Debug, Default)]
+pub struct ClientCache {
+    entries: RwLock<HashMap<String, (Stamp, Arc<Registration>)>>,
+    /// The database generation last read.
+    remote: Mutex<Option<i64>>,
+    /// How many times it was found changed (the first read counts: entries read before it
+    /// may predate a change it would show).
+    remote_changes: AtomicU64,
+}
+
+/// What an entry was read under: (this process's writes, remote changes seen).
+type Stamp = (u64, u64);
+
+/// How often each instance reads the database's `clients` generation.
+pub const CLIENT_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Entries kept at most; past that the cache starts over (ids come from requests).
+const CLIENT_CACHE_MAX: usize = 10_000;
+
+impl ClientCache {
+    fn stamp(&self) -> Stamp {
+        (
+            client_store::local_writes(),
+            self.remote_changes.load(Ordering::SeqCst),
+        )
+    }
+
+    fn get(&self, client_id: &str) -> Option<Registration> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        let (stamp, registration) = entries.get(client_id)?;
+        (*stamp == self.stamp()).then(|| registration.as_ref().clone())
+    }
+
+    fn put(&self, stamp: Stamp, registration: &Registration) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= CLIENT_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            registration.id.as_str().to_owned(),
+            (stamp, Arc::new(registration.clone())),
+        );
+    }
+
+    /// Reads the database's `clients` generation; a change makes every entry stale.
+    pub async fn sync(&self, db: &Db) -> Result<(), ServiceError> {
+        let generation = client_store::clients_generation(db).await?;
+        let mut remote = self.remote.lock().unwrap_or_else(PoisonError::into_inner);
+        if *remote != Some(generation) {
+            self.remote_changes.fetch_add(1, Ordering::SeqCst);
+            *remote = Some(generation);
+        }
+        Ok(())
+    }
+}
+
+/// The registration of `client_id`, from the cache when it is current.
+async fn cached_registration(
+    state: &AppState,
+    client_id: &str,
+) -> Result<Option<Registration>, ServiceError> {
+    if let Some(found) = state.clients.get(client_id) {
+        return Ok(Some(found));
+    }
+    // Stamped before reading: a change made meanwhile leaves the entry stale, not wrong.
+    let stamp = state.clients.stamp();
+    let found = find_registration(&state.db, client_id).await?;
+    if let Some(registration) = &found {
+        state.clients.put(stamp, registration);
+    }
+    Ok(found)
+}
+
+/// Keeps the client cache in step with the database until `stopped`.
+pub async fn sync_cache(state: AppState, stopped: impl std::future::Future<Output = ()>) {
+    let mut ticker = tokio::time::interval(CLIENT_SYNC_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            _ = ticker.tick() => {}
+        }
+        // While the database is away nothing is cached anew either; entries stay.
+        let _ = state.clients.sync(&state.db).await;
     }
 }
 
@@ -109,7 +210,7 @@ pub async fn authenticate(
     state: &AppState,
     credentials: &PresentedClient,
 ) -> Result<Registration, ServiceError> {
-    let client = find_registration(&state.db, credentials.id()).await?;
+    let client = cached_registration(state, credentials.id()).await?;
     match (credentials, client) {
         (PresentedClient::Assertion { assertion, .. }, Some(client))
             if client.client_type == ClientType::Confidential

@@ -1,5 +1,7 @@
 //! The `clients` and `client_redirect_uris` tables.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::FromRow;
 
 use super::{Db, StoreError, from_json_list, on_pool, to_json_list};
@@ -171,9 +173,35 @@ pub async fn insert_client(
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query(BUMP).execute(&mut *tx).await?;
         tx.commit().await?;
     });
+    note_write();
     Ok(())
+}
+
+/// Every write to `clients` bumps its generation in the same transaction (migration 0010).
+const BUMP: &str = "UPDATE generations SET value = value + 1 WHERE name = 'clients'";
+
+/// Writes to `clients` made by this process, counted: a cache of registrations stamps each
+/// entry with it and [`clients_generation`]'s changes, and drops entries whose stamp is old.
+/// Process-wide on purpose: applications sharing a process (tests) only invalidate each
+/// other's caches more often, never less.
+static LOCAL_WRITES: AtomicU64 = AtomicU64::new(0);
+
+fn note_write() {
+    LOCAL_WRITES.fetch_add(1, Ordering::SeqCst);
+}
+
+/// How many writes to `clients` this process has made.
+pub fn local_writes() -> u64 {
+    LOCAL_WRITES.load(Ordering::SeqCst)
+}
+
+/// The database's count of writes to `clients`, by every instance and the CLI.
+pub async fn clients_generation(db: &Db) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT value FROM generations WHERE name = 'clients'";
+    Ok(on_pool!(db, pool => sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await)?)
 }
 
 /// The client with this id, with its redirect URIs.
@@ -217,21 +245,35 @@ pub async fn update_client_secret(
     now: UnixTime,
 ) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE clients SET secret_hash = $1, sealed_secret = $2, updated_at = $3 WHERE client_id = $4";
-    let done = on_pool!(db, pool => sqlx::query(SQL)
-        .bind(secret_hash)
-        .bind(sealed_secret)
-        .bind(now)
-        .bind(client_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let done = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(SQL)
+            .bind(secret_hash)
+            .bind(sealed_secret)
+            .bind(now)
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(BUMP).execute(&mut *tx).await?;
+        tx.commit().await?;
+        done
+    });
+    note_write();
     Ok(done == 1)
 }
 
 /// Deletes a client, its redirect URIs and its pending codes; false when there is no such client.
 pub async fn delete_client(db: &Db, client_id: &str) -> Result<bool, StoreError> {
     const SQL: &str = "DELETE FROM clients WHERE client_id = $1";
-    let done = on_pool!(db, pool => sqlx::query(SQL).bind(client_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    let done = on_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(SQL).bind(client_id).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(BUMP).execute(&mut *tx).await?;
+        tx.commit().await?;
+        done
+    });
+    note_write();
     Ok(done == 1)
 }
 

@@ -1313,3 +1313,69 @@ async fn a_bad_otlp_endpoint_is_refused_at_start() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("OTEL_EXPORTER_OTLP_ENDPOINT"));
 }
+
+#[tokio::test]
+async fn a_secret_rotated_from_the_cli_stops_working_at_a_running_server_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let env = [("BIND_ADDR", "127.0.0.1:0")];
+    let (mut child, address, _) = start_server(command(d, &["start-dev"], &env)).await;
+    let mut logs = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    tokio::spawn(async move { while let Ok(Some(_)) = logs.next_line().await {} });
+    let old = "machine-Kx8vQ2mZ7pL4wN9rT3yB6cF1hJ5sD0gA";
+    let added = run(
+        d,
+        &[
+            "client",
+            "add",
+            "machine",
+            "--grant-type",
+            "client_credentials",
+            "--default-audience",
+            "logging-service",
+            "--audience",
+            "logging-service",
+            "--secret-stdin",
+        ],
+        Some(old),
+        &env,
+    )
+    .await;
+    assert!(added.status.success(), "{}", stderr(&added));
+    let client = crate::helpers::http_client();
+    let token = |secret: String| {
+        let client = client.clone();
+        let url = format!("{address}/token");
+        async move {
+            client
+                .post(url)
+                .basic_auth("machine", Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Authenticated (and the registration now cached by the server).
+    assert_eq!(token(old.into()).await, 200);
+    assert_eq!(token(old.into()).await, 200);
+
+    let rotated = run(d, &["client", "rotate-secret", "machine"], None, &env).await;
+    let new = stdout(&rotated)
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret: ").map(str::to_owned))
+        .expect("the new secret is printed");
+    // Another process changed it: the server learns within its one-second sync.
+    let mut refused = false;
+    for _ in 0..50 {
+        if token(old.into()).await == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the old secret stops working");
+    assert_eq!(token(new).await, 200, "the new one works");
+}
