@@ -37,7 +37,9 @@ impl TokenType {
 /// The shared HS256 key (`JWT_SECRET_KEY`), used only for the audiences in `HS256_AUDIENCES`.
 #[derive(Clone)]
 pub struct SharedKey {
-    signing: aws_lc_rs::hmac::Key,
+    /// Shared, not copied: cloning an HMAC key copies its contexts, and the key travels in
+    /// the application state every request clones.
+    signing: std::sync::Arc<aws_lc_rs::hmac::Key>,
 }
 
 impl std::fmt::Debug for SharedKey {
@@ -51,7 +53,10 @@ impl SharedKey {
     pub fn new(secret: &SecretString) -> Result<Self, CryptoError> {
         let bytes = secret.expose().as_bytes();
         Ok(Self {
-            signing: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes),
+            signing: std::sync::Arc::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                bytes,
+            )),
         })
     }
 }

@@ -14,7 +14,7 @@ use super::{CryptoError, SecretString};
 
 /// The server key successors are derived with.
 #[derive(Clone)]
-pub struct SuccessorKey(hmac::Key);
+pub struct SuccessorKey(std::sync::Arc<hmac::Key>);
 
 impl std::fmt::Debug for SuccessorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,7 +30,7 @@ impl SuccessorKey {
         let okm = prk
             .expand(&[b"successor v1"], hmac::HMAC_SHA256)
             .map_err(|_| CryptoError::Signing)?;
-        Ok(Self(hmac::Key::from(okm)))
+        Ok(Self(std::sync::Arc::new(hmac::Key::from(okm))))
     }
 
     /// The successor of `token`: 256 bits, base64url, like every token we issue.
