@@ -8,7 +8,6 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use super::CryptoError;
-use super::random::random_token;
 use super::secret::SecretString;
 
 /// Hashes and checks user passwords without stalling the async runtime.
@@ -43,11 +42,10 @@ impl PasswordHasher {
                 .spawn(move || work(&queue))
                 .map_err(|_| CryptoError::Closed)?;
         }
-        let dummy = SecretString::new(random_token(16)?);
         Ok(Self {
             permits: Arc::new(Semaphore::new(workers)),
             jobs,
-            dummy_hash: hash_blocking(&dummy)?.into(),
+            dummy_hash: dummy_hash()?.into(),
         })
     }
 
@@ -107,6 +105,26 @@ fn work(queue: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         }
     }
+}
+
+/// A hash no password matches, with the current parameters: random salt and random output,
+/// so checking it costs a real argon2 run. Made without hashing (start-up stays fast).
+fn dummy_hash() -> Result<String, CryptoError> {
+    let mut salt = [0u8; 16];
+    let mut output = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| CryptoError::Random)?;
+    aws_lc_rs::rand::fill(&mut output).map_err(|_| CryptoError::Random)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| CryptoError::Password)?;
+    let output = Output::new(&output).map_err(|_| CryptoError::Password)?;
+    let params = argon2()?.params().clone();
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str(),
+        output
+    ))
 }
 
 fn argon2() -> Result<Argon2<'static>, CryptoError> {
@@ -190,6 +208,19 @@ mod tests {
         );
         assert!(!hasher.verify(SecretString::new("wrong"), Some(phc)).await?);
         assert!(!hasher.verify(SecretString::new("anything"), None).await?);
+        Ok(())
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_current_parameters_and_parses() -> Result<(), CryptoError> {
+        let dummy = dummy_hash()?;
+        assert!(
+            dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{dummy}"
+        );
+        assert!(PasswordHash::new(&dummy).is_ok());
+        assert!(!verify_blocking(&SecretString::new(""), &dummy)?);
+        assert_ne!(dummy, dummy_hash()?, "random every time");
         Ok(())
     }
 
