@@ -103,6 +103,7 @@ impl Application {
             .await
             .context("cannot create the configured demo user and clients")?;
 
+        let pages = Arc::new(crate::http::pages::PageAssets::new(&config.brand));
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -118,6 +119,7 @@ impl Application {
             metrics: crate::metrics::Metrics::new(),
             revocations: Arc::new(revocations),
             clients: Arc::new(crate::service::clients::ClientCache::default()),
+            pages,
             shipper_stats: None,
         };
         Ok(Self {

@@ -38,6 +38,8 @@ pub struct AppState {
     pub logout_wakeup: Arc<tokio::sync::Notify>,
     /// This application's Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
+    /// The pages' stylesheet, with the operator's accent colour.
+    pub pages: Arc<crate::http::pages::PageAssets>,
     /// Client registrations for client authentication, kept in step with the database.
     pub clients: Arc<crate::service::clients::ClientCache>,
     /// Revoked access tokens, synchronised from the database (no lookup per verification).

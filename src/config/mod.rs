@@ -140,6 +140,17 @@ pub struct LoggingBackend {
     pub subject: String,
 }
 
+/// How the pages look (`BRAND_NAME`, `BRAND_LOGO_FILE`, `BRAND_ACCENT_COLOR`).
+#[derive(Clone, Debug)]
+pub struct Brand {
+    /// The product name in every page's header and title.
+    pub name: String,
+    /// The logo shown above it, read once at start, with its content type.
+    pub logo: Option<(bytes::Bytes, &'static str)>,
+    /// The accent colour (buttons, links, focus rings), `#rrggbb`.
+    pub accent: Option<String>,
+}
+
 /// Where request spans are exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT`).
 #[derive(Clone, Debug)]
 pub struct OtlpExport {
@@ -220,6 +231,8 @@ pub struct Config {
     pub header_read_timeout: std::time::Duration,
     /// Where `/metrics` is served instead of the main address, if set (`METRICS_ADDR`).
     pub metrics_addr: Option<SocketAddr>,
+    /// How the pages look.
+    pub brand: Brand,
     /// How JWT access tokens are signed unless the client says otherwise (`ACCESS_TOKEN_ALG`).
     pub access_token_alg: crate::crypto::KeyAlg,
     /// OpenTelemetry trace export, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
@@ -401,6 +414,7 @@ impl Config {
         };
 
         let otlp = otlp_export(&raw)?;
+        let brand = brand(&raw)?;
         let access_token_alg = match raw.access_token_alg.as_deref().map(str::trim) {
             None | Some("") => crate::crypto::KeyAlg::Rs256,
             Some(name) => crate::crypto::KeyAlg::parse(name).ok_or_else(|| {
@@ -577,6 +591,7 @@ impl Config {
             metrics_addr,
             otlp,
             access_token_alg,
+            brand,
             body_limit_bytes: usize::try_from(body_limit).unwrap_or(64 * 1024),
         })
     }
@@ -823,4 +838,78 @@ fn otlp_export(raw: &sources::RawSettings) -> Result<Option<OtlpExport>, ConfigE
         headers,
         service_name,
     }))
+}
+
+/// The largest logo accepted: it is served with every page view.
+const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// `BRAND_NAME`, `BRAND_LOGO_FILE` (read now: a missing file is a start-up error, not a broken
+/// page) and `BRAND_ACCENT_COLOR` (strictly `#rgb` or `#rrggbb`: it goes into the stylesheet).
+fn brand(raw: &sources::RawSettings) -> Result<Brand, ConfigError> {
+    let name = match raw.brand_name.as_deref().map(str::trim) {
+        None | Some("") => "identity-backend".to_owned(),
+        Some(name) if name.chars().count() <= 60 && !name.chars().any(char::is_control) => {
+            name.to_owned()
+        }
+        Some(_) => {
+            return Err(ConfigError::new(
+                "BRAND_NAME",
+                "expected up to 60 printable characters",
+            ));
+        }
+    };
+    let accent = match raw.brand_accent_color.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(color) => Some(normalise_color(color).ok_or_else(|| {
+            ConfigError::new("BRAND_ACCENT_COLOR", "expected a colour like #2f5bd3")
+        })?),
+    };
+    let logo = match raw.brand_logo_file.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(path) => {
+            const VAR: &str = "BRAND_LOGO_FILE";
+            let extension = std::path::Path::new(path)
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            let content_type = match extension.as_deref() {
+                Some("svg") => "image/svg+xml",
+                Some("png") => "image/png",
+                Some("jpg" | "jpeg") => "image/jpeg",
+                Some("webp") => "image/webp",
+                _ => {
+                    return Err(ConfigError::new(
+                        VAR,
+                        "expected an .svg, .png, .jpg or .webp file",
+                    ));
+                }
+            };
+            let bytes = std::fs::read(path)
+                .map_err(|e| ConfigError::new(VAR, format!("cannot read {path}: {e}")))?;
+            if bytes.len() > MAX_LOGO_BYTES {
+                return Err(ConfigError::new(VAR, "larger than 256 KiB"));
+            }
+            Some((bytes::Bytes::from(bytes), content_type))
+        }
+    };
+    Ok(Brand { name, logo, accent })
+}
+
+/// `#rgb` or `#rrggbb` (any case) as `#rrggbb`; anything else is refused.
+fn normalise_color(text: &str) -> Option<String> {
+    let hex = text.strip_prefix('#')?;
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    match hex.len() {
+        6 => Some(format!("#{}", hex.to_ascii_lowercase())),
+        3 => Some(format!(
+            "#{}",
+            hex.chars()
+                .flat_map(|c| [c, c])
+                .collect::<String>()
+                .to_ascii_lowercase()
+        )),
+        _ => None,
+    }
 }

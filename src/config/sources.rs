@@ -71,6 +71,9 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("HEADER_READ_TIMEOUT_SECONDS", Kind::Scalar),
     ("METRICS_ADDR", Kind::Text),
     ("ACCESS_TOKEN_ALG", Kind::Text),
+    ("BRAND_NAME", Kind::Text),
+    ("BRAND_LOGO_FILE", Kind::Text),
+    ("BRAND_ACCENT_COLOR", Kind::Text),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", Kind::Text),
     ("OTEL_EXPORTER_OTLP_HEADERS", Kind::Secret),
     ("OTEL_SERVICE_NAME", Kind::Text),
@@ -147,6 +150,9 @@ pub struct RawSettings {
     pub header_read_timeout_seconds: u64,
     pub metrics_addr: Option<String>,
     pub access_token_alg: Option<String>,
+    pub brand_name: Option<String>,
+    pub brand_logo_file: Option<String>,
+    pub brand_accent_color: Option<String>,
     pub otel_exporter_otlp_endpoint: Option<String>,
     #[serde(skip_serializing)]
     pub otel_exporter_otlp_headers: Option<SecretString>,
@@ -199,6 +205,9 @@ impl Default for RawSettings {
             header_read_timeout_seconds: 10,
             metrics_addr: None,
             access_token_alg: None,
+            brand_name: None,
+            brand_logo_file: None,
+            brand_accent_color: None,
             otel_exporter_otlp_endpoint: None,
             otel_exporter_otlp_headers: None,
             otel_service_name: None,
@@ -255,6 +264,7 @@ const OUR_PREFIXES: &[&str] = &[
     "DATABASE_",
     "BODY_LIMIT",
     "ACCESS_TOKEN_",
+    "BRAND_",
     "OTEL_EXPORTER_OTLP_",
 ];
 

@@ -335,3 +335,31 @@ fn a_shared_key_alone_keeps_the_logging_service_on_hs256() -> Result<(), ConfigE
     assert!(none.hs256_audiences.is_empty(), "no key, no HS256");
     Ok(())
 }
+
+#[test]
+fn brand_settings_are_checked() -> Result<(), ConfigError> {
+    let config = Config::load(
+        Mode::Development,
+        &env(&[("BRAND_NAME", "Acme"), ("BRAND_ACCENT_COLOR", "#2F5BD3")]),
+    )?;
+    assert_eq!(config.brand.name, "Acme");
+    assert_eq!(config.brand.accent.as_deref(), Some("#2f5bd3"));
+    for bad in ["red", "#12345", "#2f5bd3;}body{", "url(x)"] {
+        let e = Config::load(Mode::Development, &env(&[("BRAND_ACCENT_COLOR", bad)]));
+        assert!(
+            e.is_err_and(|e| e.to_string().contains("BRAND_ACCENT_COLOR")),
+            "{bad}"
+        );
+    }
+    let missing = Config::load(
+        Mode::Development,
+        &env(&[("BRAND_LOGO_FILE", "/nonexistent/logo.svg")]),
+    );
+    assert!(missing.is_err_and(|e| e.to_string().contains("BRAND_LOGO_FILE")));
+    let wrong_kind = Config::load(
+        Mode::Development,
+        &env(&[("BRAND_LOGO_FILE", "/etc/hostname")]),
+    );
+    assert!(wrong_kind.is_err_and(|e| e.to_string().contains(".svg")));
+    Ok(())
+}

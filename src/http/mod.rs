@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::userinfo::handle).post(routes::userinfo::handle),
         )
         .route("/static/idp.css", get(routes::static_files::css))
+        .route("/static/logo", get(routes::static_files::logo))
         .route("/ping", get(routes::ping::get))
         .route("/ready", get(routes::ops::ready))
         .route(

@@ -8,19 +8,93 @@ use crate::state::AppState;
 
 /// The parts every page shares.
 pub struct Chrome {
-    /// Product name in the page header and title.
-    pub product: &'static str,
-    /// The stylesheet, under the issuer (which may carry a path).
+    /// Product name in the page header and title (`BRAND_NAME`).
+    pub product: String,
+    /// The stylesheet, under the issuer (which may carry a path), versioned by its content.
     pub css_url: String,
+    /// The logo (`BRAND_LOGO_FILE`), if any.
+    pub logo_url: Option<String>,
 }
 
 impl Chrome {
     /// The chrome for this deployment.
     pub fn new(state: &AppState) -> Self {
+        let brand = &state.config.brand;
         Self {
-            product: "identity-backend",
-            css_url: state.config.issuer.endpoint("/static/idp.css"),
+            product: brand.name.clone(),
+            css_url: format!(
+                "{}?v={}",
+                state.config.issuer.endpoint("/static/idp.css"),
+                state.pages.css_version
+            ),
+            logo_url: brand.logo.as_ref().map(|(bytes, _)| {
+                format!(
+                    "{}?v={}",
+                    state.config.issuer.endpoint("/static/logo"),
+                    version_of(bytes)
+                )
+            }),
         }
+    }
+}
+
+/// The stylesheet of this deployment: ours, with the accent colour of `BRAND_ACCENT_COLOR`.
+#[derive(Debug)]
+pub struct PageAssets {
+    /// The stylesheet served at `/static/idp.css`.
+    pub css: bytes::Bytes,
+    /// A short hash of it, in its URL: a changed accent reaches browsers despite caching.
+    pub css_version: String,
+}
+
+impl PageAssets {
+    /// The assets for `brand`.
+    pub fn new(brand: &crate::config::Brand) -> Self {
+        let mut css = include_str!("../../static/idp.css").to_owned();
+        if let Some(accent) = &brand.accent {
+            // Both colour schemes; text on the accent is black or white, whichever reads.
+            css.push_str(&format!(
+                "\n/* BRAND_ACCENT_COLOR */\n:root {{ --accent: {accent}; --accent-text: {}; \
+                 --focus: 0 0 0 3px {accent}59; }}\n",
+                text_on(accent)
+            ));
+        }
+        let css = bytes::Bytes::from(css);
+        Self {
+            css_version: version_of(&css),
+            css,
+        }
+    }
+}
+
+/// Eight hex digits of the SHA-256 of `bytes`.
+fn version_of(bytes: &[u8]) -> String {
+    crate::crypto::digest::sha256(bytes)
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `#000` or `#fff` on `#rrggbb`, by its relative luminance (WCAG 2).
+fn text_on(color: &str) -> &'static str {
+    let channel = |i: usize| {
+        let value = color
+            .get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .map_or(0.0, |v| f64::from(v) / 255.0);
+        if value <= 0.039_28 {
+            value / 12.92
+        } else {
+            ((value + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    // Contrast with white (1.05 / (L + 0.05)) beats contrast with black ((L + 0.05) / 0.05)?
+    if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 {
+        "#ffffff"
+    } else {
+        "#000000"
     }
 }
 

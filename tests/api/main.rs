@@ -17,6 +17,7 @@ mod limits;
 mod logout;
 mod migrations;
 mod ops;
+mod pages;
 mod refresh;
 mod robustness;
 mod rp_library;
