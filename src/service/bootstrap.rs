@@ -84,7 +84,9 @@ pub async fn seed(
             jwks: None,
             may_act_for: Vec::new(),
             sealed_secret: None,
-            post_logout_redirect_uris: Vec::new(),
+            // The Flask version's gateways sent users home after signing out; the root of
+            // each redirect URI's origin is where they may return (exact match still applies).
+            post_logout_redirect_uris: home_pages(&seed.redirect_uris),
             backchannel_logout_uri: None,
             first_party: true,
             id_token_alg: None,
@@ -107,4 +109,18 @@ pub async fn seed(
         seeded.clients.push(client.client_id);
     }
     Ok(seeded)
+}
+
+/// `scheme://host[:port]/` of each of `uris`, once each.
+fn home_pages(uris: &[crate::oidc::RedirectUri]) -> Vec<String> {
+    let mut homes: Vec<String> = Vec::new();
+    for uri in uris {
+        if let Ok(url) = url::Url::parse(uri.as_str()) {
+            let home = format!("{}/", url.origin().ascii_serialization());
+            if home != "null/" && !homes.contains(&home) {
+                homes.push(home);
+            }
+        }
+    }
+    homes
 }

@@ -135,7 +135,8 @@ pub async fn insert_client(
     let insert = match on_conflict {
         OnConflict::Refuse => INSERT.to_owned(),
         OnConflict::UpdateSecretAndRedirects => format!(
-            "{INSERT} ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, updated_at = excluded.updated_at"
+            "{INSERT} ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, \
+             post_logout_redirect_uris = excluded.post_logout_redirect_uris, updated_at = excluded.updated_at"
         ),
     };
     on_pool!(db, pool => {

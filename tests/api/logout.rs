@@ -234,3 +234,45 @@ async fn two_instances_on_one_database_share_the_session() {
         "B shows the form"
     );
 }
+
+#[tokio::test]
+async fn clients_from_the_environment_may_return_to_their_home_page() {
+    // The dev client (as ALLOWED_CLIENTS would make it): redirect http://localhost:5000/callback.
+    let app = TestApp::spawn().await;
+    app.add_user("alice", "pw").await;
+    let to = app
+        .sign_in(
+            &app.client,
+            &crate::helpers::gateway_query(""),
+            "alice",
+            "pw",
+        )
+        .await;
+    let code = query_of(&to).remove("code").unwrap();
+    let tokens: Value = app.redeem(&code).await.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let query = format!(
+        "id_token_hint={id_token}&post_logout_redirect_uri={}&state=s",
+        urlencode("http://localhost:5000/")
+    );
+    let response = app
+        .client
+        .get(app.url(&format!("/logout?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(location(&response), "http://localhost:5000/?state=s");
+    // Anything else on that origin is still not registered.
+    let query = format!(
+        "id_token_hint={id_token}&post_logout_redirect_uri={}",
+        urlencode("http://localhost:5000/elsewhere")
+    );
+    let response = app
+        .client
+        .get(app.url(&format!("/logout?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
