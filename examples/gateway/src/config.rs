@@ -20,6 +20,9 @@ pub enum ClientAuth {
 pub struct Config {
     /// The provider's issuer identifier (`ISSUER`).
     pub issuer: IssuerUrl,
+    /// Where server-to-server calls to the provider go instead of the issuer's URL
+    /// (`PROVIDER_INTERNAL_URL`; unset: the issuer's).
+    pub provider_internal_url: Option<String>,
     /// Our client id (`CLIENT_ID`).
     pub client_id: ClientId,
     /// Our client secret (`CLIENT_SECRET`); none for a public client (PKCE alone).
@@ -49,6 +52,12 @@ impl Config {
     /// Reads the environment; fails with the variable's name.
     pub fn from_env() -> anyhow::Result<Self> {
         let issuer = IssuerUrl::new(required("ISSUER")?).context("ISSUER must be a URL")?;
+        let provider_internal_url = var("PROVIDER_INTERNAL_URL")
+            .map(|url| {
+                Url::parse(&url).context("PROVIDER_INTERNAL_URL must be a URL")?;
+                Ok::<_, anyhow::Error>(url)
+            })
+            .transpose()?;
         let client_id = ClientId::new(required("CLIENT_ID")?);
         let client_secret = var("CLIENT_SECRET").map(ClientSecret::new);
         let client_auth = match var("CLIENT_AUTH_METHOD").as_deref() {
@@ -82,6 +91,7 @@ impl Config {
         let cookie_name = format!("{}_{port}_session", cookie_safe(&app_name));
         Ok(Self {
             issuer,
+            provider_internal_url,
             client_id,
             client_secret,
             client_auth,

@@ -1,35 +1,44 @@
 //! A relying party in the role of the platform's API gateway, built on the `openidconnect`
 //! crate: sign-in with identity-backend (authorization code + PKCE S256, `state`, `nonce`,
 //! RFC 9207 `iss`), the ID token verified against the provider's JWKS, RP-initiated logout,
-//! and calls to a resource server with the user's access token.
+//! back-channel logout (`POST /backchannel-logout`), and calls to a resource server with the
+//! user's access token.
 //!
 //! Environment: `ISSUER`, `CLIENT_ID`, `CLIENT_SECRET` (unset: a public client), `BASE_URL`
 //! (required), `CLIENT_AUTH_METHOD` (`client_secret_basic`, the default, or
 //! `client_secret_post`), `BIND_ADDR` (default `127.0.0.1:5000`), `RESOURCE_URL`, `APP_NAME`
-//! (default `gateway`), `RUST_LOG`. See examples/README.md.
+//! (default `gateway`), `PROVIDER_INTERNAL_URL` (unset: the issuer's URL), `RUST_LOG`. See
+//! examples/README.md.
 
+mod backchannel;
 mod config;
 mod error;
 mod pages;
 mod provider;
+mod provider_http;
 mod resource;
 mod routes;
 mod session;
+mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use platform_auth::JwksVerifier;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 use tracing_subscriber::EnvFilter;
 
+use crate::backchannel::LogoutTokenVerifier;
 use crate::config::Config;
 use crate::provider::Provider;
+use crate::provider_http::ProviderHttp;
 use crate::routes::AppState;
+use crate::store::IndexedStore;
 
 /// A signed-in session ends after this long without a request.
-const SESSION_IDLE: time::Duration = time::Duration::hours(8);
+pub const SESSION_IDLE: time::Duration = time::Duration::hours(8);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -49,11 +58,23 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(10))
         .build()
         .context("building the HTTP client")?;
-    let provider = Provider::discover(config.clone(), http.clone())
+    let provider_http = ProviderHttp::new(
+        http.clone(),
+        config.issuer.as_str(),
+        config.provider_internal_url.as_deref(),
+    );
+    let provider = Provider::discover(config.clone(), provider_http)
         .await
         .with_context(|| format!("discovering {}", config.issuer.as_str()))?;
 
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
+    // Logout tokens are signed with the keys of the ID tokens, and are for our client id.
+    let jwks = JwksVerifier::builder(config.issuer.as_str(), config.client_id.as_str())
+        .jwks_uri(provider.jwks_uri())
+        .http_client(http.clone())
+        .build()
+        .context("building the logout token verifier")?;
+    let store = IndexedStore::default();
+    let sessions = SessionManagerLayer::new(store.clone())
         .with_name(config.cookie_name.clone())
         .with_http_only(true)
         // Lax: the cookie comes along on the provider's top-level redirect back to /callback.
@@ -64,6 +85,8 @@ async fn main() -> anyhow::Result<()> {
         config: config.clone(),
         provider: Arc::new(provider),
         http,
+        sessions: store,
+        logout_tokens: LogoutTokenVerifier::new(jwks),
     };
     let app = routes::router(state).layer(sessions);
 

@@ -51,7 +51,7 @@ pub fn home(app: &str, user: &SignedIn, csrf: &str, resource: Option<&str>) -> P
     let body = format!(
         "<h1>{app}</h1><p>Signed in as <strong>{name}</strong>.</p>\
          <dl><dt>sub</dt><dd><code>{sub}</code></dd>{username}{full_name}{email}\
-         <dt>scope</dt><dd>{scope}</dd></dl>{resource_part}\
+         <dt>scope</dt><dd>{scope}</dd>{sid}</dl>{resource_part}\
          <h2>Session</h2><form method=\"post\" action=\"/logout\">{csrf}<button>Sign out</button></form>",
         app = escape(app),
         name = escape(user.display_name()),
@@ -60,6 +60,7 @@ pub fn home(app: &str, user: &SignedIn, csrf: &str, resource: Option<&str>) -> P
         full_name = optional("name", &user.name),
         email = optional("email", &user.email),
         scope = escape(&user.scope),
+        sid = optional("sid (the provider's session)", &user.sid),
         csrf = csrf_field(csrf),
     );
     page(app, &body)

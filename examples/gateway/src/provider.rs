@@ -4,6 +4,8 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
     CoreClientAuthMethod, CoreGrantType, CoreIdToken, CoreJsonWebKey,
@@ -23,6 +25,7 @@ use url::Url;
 
 use crate::config::{ClientAuth, Config};
 use crate::error::GatewayError;
+use crate::provider_http::ProviderHttp;
 use crate::session::{PendingLogin, SignedIn};
 
 /// Discovery metadata with what the core types leave out: RP-Initiated Logout's
@@ -68,6 +71,7 @@ struct Discovered {
     client: Client,
     end_session: Option<EndSessionUrl>,
     iss_parameter: bool,
+    jwks_uri: String,
     at: Instant,
 }
 
@@ -80,7 +84,7 @@ const SCOPES: [&str; 2] = ["profile", "email"];
 /// The provider, discovered, with the HTTP client used to talk to it.
 pub struct Provider {
     config: Arc<Config>,
-    http: reqwest::Client,
+    http: ProviderHttp,
     current: RwLock<Arc<Discovered>>,
     rediscovery: tokio::sync::Mutex<()>,
 }
@@ -88,7 +92,7 @@ pub struct Provider {
 impl Provider {
     /// Discovers the provider, retrying for a while: in a compose file the gateway may start
     /// before the provider is up.
-    pub async fn discover(config: Arc<Config>, http: reqwest::Client) -> anyhow::Result<Self> {
+    pub async fn discover(config: Arc<Config>, http: ProviderHttp) -> anyhow::Result<Self> {
         let mut attempt = 1;
         let discovered = loop {
             match discover(&config, &http).await {
@@ -107,6 +111,11 @@ impl Provider {
             current: RwLock::new(Arc::new(discovered)),
             rediscovery: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Where the provider's keys are fetched from (routed like every server-to-server call).
+    pub fn jwks_uri(&self) -> String {
+        self.http.route(&self.current().jwks_uri)
     }
 
     fn current(&self) -> Arc<Discovered> {
@@ -212,11 +221,12 @@ impl Provider {
 }
 
 /// One discovery: metadata (its `issuer` checked by the library), then the JWKS it names.
-async fn discover(config: &Config, http: &reqwest::Client) -> Result<Discovered, GatewayError> {
+async fn discover(config: &Config, http: &ProviderHttp) -> Result<Discovered, GatewayError> {
     let metadata = Metadata::discover_async(config.issuer.clone(), http)
         .await
         .map_err(|e| GatewayError::Discovery(error_chain(&e)))?;
     let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+    let jwks_uri = metadata.jwks_uri().url().to_string();
     let iss_parameter = metadata
         .additional_metadata()
         .additional_metadata
@@ -235,6 +245,7 @@ async fn discover(config: &Config, http: &reqwest::Client) -> Result<Discovered,
         client,
         end_session,
         iss_parameter,
+        jwks_uri,
         at: Instant::now(),
     })
 }
@@ -272,6 +283,7 @@ fn signed_in(
             .and_then(|name| name.get(None))
             .map(|name| name.as_str().to_owned()),
         email: claims.email().map(|email| email.as_str().to_owned()),
+        sid: verified_sid(&id_token.to_string()),
         id_token: id_token.to_string(),
         access_token: tokens.access_token().secret().clone(),
         scope: tokens
@@ -285,6 +297,15 @@ fn signed_in(
             })
             .unwrap_or_default(),
     })
+}
+
+/// `sid` (OIDC Back-Channel Logout 1.0 §2.1) from an ID token whose signature and claims are
+/// verified already: the library's core claims leave it out.
+fn verified_sid(id_token: &str) -> Option<String> {
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sid")?.as_str().map(str::to_owned)
 }
 
 /// The token endpoint's answer, in words: its RFC 6749 §5.2 error when it sent one.

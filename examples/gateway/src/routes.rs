@@ -3,18 +3,22 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
 use openidconnect::CsrfToken;
 use serde::Deserialize;
 
+use crate::backchannel::{LogoutTokenError, LogoutTokenVerifier};
 use crate::config::Config;
 use crate::error::GatewayError;
 use crate::pages;
 use crate::provider::Provider;
 use crate::resource;
 use crate::session::{GatewaySession, same};
+use crate::store::IndexedStore;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -25,6 +29,10 @@ pub struct AppState {
     pub provider: Arc<Provider>,
     /// The client for the resource server (and the provider).
     pub http: reqwest::Client,
+    /// The session store, for back-channel logout.
+    pub sessions: IndexedStore,
+    /// Checks the provider's logout tokens.
+    pub logout_tokens: LogoutTokenVerifier,
 }
 
 /// The routes (the session layer is added by the caller).
@@ -35,7 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/callback", get(callback))
         .route("/logout", get(confirm_logout).post(logout))
         .route("/resource", get(call_whoami))
-        .route("/resource/log", axum::routing::post(call_log))
+        .route("/resource/log", post(call_log))
+        .route("/backchannel-logout", post(backchannel_logout))
         .route("/ping", get(|| async { "OK" }))
         .with_state(state)
 }
@@ -196,4 +205,51 @@ async fn call_log(
         &answer.body,
     )
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct LogoutTokenForm {
+    logout_token: Option<String>,
+}
+
+/// `POST /backchannel-logout` (Back-Channel Logout 1.0 §2.5): the provider says a session
+/// there ended; every session of ours it started ends too. §2.8: 200 when done, 400 with a
+/// JSON error when the token is refused, never cached.
+async fn backchannel_logout(
+    State(app): State<AppState>,
+    Form(form): Form<LogoutTokenForm>,
+) -> Response {
+    let no_store = [(CACHE_CONTROL, "no-store")];
+    let verified = match form.logout_token.as_deref() {
+        Some(token) => app.logout_tokens.verify(token).await,
+        None => Err(LogoutTokenError::Missing),
+    };
+    let ended = match verified {
+        Ok(ended) => ended,
+        Err(error) => {
+            tracing::info!(%error, "logout token refused");
+            // Our keys being unavailable is not the token's fault: the provider retries a 503.
+            let status = if error.is_temporary() {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let body = serde_json::json!({
+                "error": "invalid_request",
+                "error_description": error.to_string(),
+            });
+            return (status, no_store, Json(body)).into_response();
+        }
+    };
+    let until = time::OffsetDateTime::now_utc() + crate::SESSION_IDLE;
+    match app.sessions.end(&ended, until).await {
+        Ok(count) => {
+            tracing::info!(?ended, sessions = count, "back-channel logout");
+            (StatusCode::OK, no_store).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "back-channel logout: the session store failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, no_store).into_response()
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! the form CSRF token, the state of a sign-out in progress. Kept server-side (the cookie holds
 //! only the session id).
 
+use std::collections::HashMap;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use openidconnect::CsrfToken;
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::error::GatewayError;
+use crate::store::Ended;
 
 const PENDING_LOGIN: &str = "pending_login";
 const USER: &str = "user";
@@ -43,6 +46,9 @@ pub struct SignedIn {
     pub access_token: String,
     /// The granted scopes, when the token response named them.
     pub scope: String,
+    /// `sid`: the provider's session this sign-in came from, named again by its logout token.
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 impl SignedIn {
@@ -53,6 +59,23 @@ impl SignedIn {
             .or(self.preferred_username.as_deref())
             .unwrap_or(&self.subject)
     }
+}
+
+/// What a back-channel logout may name to end the session whose data is `data`: its provider
+/// session and its user (none for a session nobody is signed in to).
+pub fn signed_in_keys(data: &HashMap<String, serde_json::Value>) -> Vec<Ended> {
+    /// The part of [`SignedIn`] the index needs.
+    #[derive(Deserialize)]
+    struct Named {
+        subject: String,
+        sid: Option<String>,
+    }
+    let Some(Ok(user)) = data.get(USER).map(Named::deserialize) else {
+        return Vec::new();
+    };
+    let mut keys = vec![Ended::User(user.subject)];
+    keys.extend(user.sid.map(Ended::Session));
+    keys
 }
 
 /// The session of this request.
