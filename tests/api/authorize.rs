@@ -216,7 +216,8 @@ async fn the_sign_in_page_is_safe_and_self_contained() {
         html.contains(&format!(r#"action="{DEV_ISSUER}/login""#)),
         "the form posts to /login under the issuer"
     );
-    assert!(html.contains(&format!(r#"href="{DEV_ISSUER}/static/idp.css""#)));
+    // Under the issuer, versioned by its content (it is cached for a day).
+    assert!(html.contains(&format!(r#"href="{DEV_ISSUER}/static/idp.css?v="#)));
     let fields = form_fields(&html);
     for name in ["username", "password", "csrf_token", "request_id"] {
         assert!(fields.contains_key(name), "{name}");
