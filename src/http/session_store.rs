@@ -1,6 +1,9 @@
 //! Browser sessions in our own database, behind `tower-sessions` (so a session survives
 //! restarts and every instance sees it). The cookie's session id is stored only as a hash.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -20,12 +23,47 @@ use super::session::USER_KEY;
 pub struct DbSessionStore {
     db: Db,
     clock: Clock,
+    /// What this instance last read or wrote of each session (by id hash): its data and the
+    /// expiry in its row. `tower_sessions` saves a session on every request to push its
+    /// inactivity expiry; when the data is unchanged and the row's expiry is less than
+    /// [`EXPIRY_SLACK_SECS`] behind, the write is skipped (a database write per page view,
+    /// for an eight-hour idle timeout to move by seconds).
+    recent: Arc<Mutex<HashMap<String, (SessionData, i64)>>>,
 }
+
+type SessionData = HashMap<String, Value>;
+
+/// How far the stored expiry may lag the cookie's before a save writes it anyway.
+const EXPIRY_SLACK_SECS: i64 = 60;
+
+/// Sessions remembered at most; past that the memory starts over (saves then write).
+const RECENT_MAX: usize = 50_000;
 
 impl DbSessionStore {
     /// A store on `db`, judging expiry by `clock`.
     pub fn new(db: Db, clock: Clock) -> Self {
-        Self { db, clock }
+        Self {
+            db,
+            clock,
+            recent: Arc::default(),
+        }
+    }
+
+    fn remember(&self, id_hash: String, data: &SessionData, expires_at: i64) {
+        let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        if recent.len() >= RECENT_MAX {
+            recent.clear();
+        }
+        recent.insert(id_hash, (data.clone(), expires_at));
+    }
+
+    /// Whether the row already holds `record`'s data with an expiry close enough.
+    fn unchanged(&self, id_hash: &str, record: &Record) -> bool {
+        let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        recent.get(id_hash).is_some_and(|(data, written)| {
+            let behind = record.expiry_date.unix_timestamp() - written;
+            *data == record.data && (0..EXPIRY_SLACK_SECS).contains(&behind)
+        })
     }
 
     fn row(&self, record: &Record) -> Result<StoredSession, session_store::Error> {
@@ -58,29 +96,41 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A 128-bit random id colliding is all but impossible; if it happens, draw another.
         loop {
-            match sessions::insert_session(&self.db, &self.row(record)?).await {
+            let row = self.row(record)?;
+            match sessions::insert_session(&self.db, &row).await {
                 Err(StoreError::Conflict) => record.id = Id::default(),
-                other => return other.map_err(backend),
+                Ok(()) => {
+                    self.remember(row.id_hash, &record.data, row.expires_at);
+                    return Ok(());
+                }
+                Err(e) => return Err(backend(e)),
             }
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        sessions::upsert_session(&self.db, &self.row(record)?)
+        let row = self.row(record)?;
+        if self.unchanged(&row.id_hash, record) {
+            return Ok(());
+        }
+        sessions::upsert_session(&self.db, &row)
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        self.remember(row.id_hash, &record.data, row.expires_at);
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some(row) =
-            sessions::find_session(&self.db, &token_hash(&id.to_string()), self.clock.now())
-                .await
-                .map_err(backend)?
+        let id_hash = token_hash(&id.to_string());
+        let Some(row) = sessions::find_session(&self.db, &id_hash, self.clock.now())
+            .await
+            .map_err(backend)?
         else {
             return Ok(None);
         };
-        let data = serde_json::from_str::<std::collections::HashMap<String, Value>>(&row.data)
+        let data = serde_json::from_str::<SessionData>(&row.data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        self.remember(id_hash, &data, row.expires_at);
         let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {
@@ -91,7 +141,12 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sessions::delete_session(&self.db, &token_hash(&id.to_string()))
+        let id_hash = token_hash(&id.to_string());
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id_hash);
+        sessions::delete_session(&self.db, &id_hash)
             .await
             .map_err(backend)
     }

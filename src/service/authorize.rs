@@ -14,7 +14,7 @@ use crate::store::codes::{self, AuthorizationCode};
 use crate::store::users::{self, User};
 
 use super::ServiceError;
-use super::clients::find_registration;
+use super::clients::cached_registration;
 
 /// Who is signed in to a browser session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ pub async fn authorize(
     session: Option<&SignedIn>,
 ) -> Result<AuthorizeOutcome, ServiceError> {
     let client = match params.get("client_id") {
-        Some(id) => find_registration(&state.db, id).await?,
+        Some(id) => cached_registration(state, id).await?,
         None => None,
     };
     let redirect_uri = match authorize::check_client_and_redirect(params, client.as_ref()) {

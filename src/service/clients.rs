@@ -96,8 +96,9 @@ impl ClientCache {
     }
 }
 
-/// The registration of `client_id`, from the cache when it is current.
-async fn cached_registration(
+/// The registration of `client_id`, from the cache when it is current (hot paths: client
+/// authentication, `/authorize`).
+pub async fn cached_registration(
     state: &AppState,
     client_id: &str,
 ) -> Result<Option<Registration>, ServiceError> {
