@@ -115,13 +115,17 @@ impl Relay {
     }
 }
 
-async fn introspect(app: &TestApp) -> u16 {
+/// A code redemption: it needs the database whatever is cached (the code is consumed there).
+/// 400 `invalid_grant` while the database answers (no such code), 503 when it does not.
+async fn redeem_unknown_code(app: &TestApp) -> reqwest::Response {
     let form = [
-        ("token", "not-a-token"),
+        ("grant_type", "authorization_code"),
+        ("code", "no-such-code-Kx8vQ2mZ7pL4wN9rT3yB6c"),
+        ("redirect_uri", crate::helpers::REDIRECT_URI),
         ("client_id", CLIENT_ID),
         ("client_secret", CLIENT_SECRET),
     ];
-    app.post_form("/introspect", &form).await.status().as_u16()
+    app.post_form("/token", &form).await
 }
 
 #[tokio::test]
@@ -145,7 +149,7 @@ async fn a_lost_database_is_a_503_and_the_service_recovers_by_itself() {
         ],
     )
     .await;
-    assert_eq!(introspect(&app).await, 200);
+    assert_eq!(redeem_unknown_code(&app).await.status(), 400);
     let token = app.test_token("").await;
 
     relay.cut();
@@ -155,16 +159,7 @@ async fn a_lost_database_is_a_503_and_the_service_recovers_by_itself() {
         .await;
     assert_eq!(status, 200, "/verify answers through the outage: {body}");
     for _ in 0..3 {
-        let response = app
-            .post_form(
-                "/introspect",
-                &[
-                    ("token", "x"),
-                    ("client_id", CLIENT_ID),
-                    ("client_secret", CLIENT_SECRET),
-                ],
-            )
-            .await;
+        let response = redeem_unknown_code(&app).await;
         assert_eq!(response.status(), 503);
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"], "temporarily_unavailable");
@@ -178,7 +173,7 @@ async fn a_lost_database_is_a_503_and_the_service_recovers_by_itself() {
     relay.restore().await;
     let mut recovered = false;
     for _ in 0..50 {
-        if introspect(&app).await == 200 {
+        if redeem_unknown_code(&app).await.status() == 400 {
             recovered = true;
             break;
         }
