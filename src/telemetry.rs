@@ -94,10 +94,13 @@ pub fn init(
         .with_span_events(FmtSpan::NONE)
         .with_writer(std::io::stderr);
     let fmt = match format {
+        // The request's fields once, under "span" (the list of every enclosing span repeated
+        // them: there is only the request span, and each line was half duplicate).
         LogFormat::Json => fmt
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .with_filter(filter)
             .boxed(),
         LogFormat::Pretty => fmt.compact().with_filter(filter).boxed(),
