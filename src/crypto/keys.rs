@@ -14,7 +14,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 use super::CryptoError;
@@ -80,7 +80,6 @@ pub struct SigningKey {
     alg: KeyAlg,
     pair: Pair,
     public_jwk: Value,
-    verifying: DecodingKey,
     /// The public key parsed once for our own verifications: parsing an RSA key per token
     /// (what `jsonwebtoken` does) recomputes its Montgomery constants every time.
     parsed: ParsedPublicKey,
@@ -159,7 +158,7 @@ impl SigningKey {
             Pair::Ed(pair) => ParsedPublicKey::new(&ED25519, pair.public_key().as_ref()),
         }
         .ok()?;
-        let (thumbprint_input, public_jwk, verifying) = match &pair {
+        let (thumbprint_input, public_jwk) = match &pair {
             Pair::Rsa(pair) => {
                 let components = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
                 let n = URL_SAFE_NO_PAD.encode(&components.n);
@@ -167,7 +166,6 @@ impl SigningKey {
                 (
                     format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#),
                     json!({ "kty": "RSA", "n": n, "e": e }),
-                    DecodingKey::from_rsa_raw_components(&components.n, &components.e),
                 )
             }
             Pair::Ec(pair) => {
@@ -176,20 +174,16 @@ impl SigningKey {
                 let (x, y) = point.split_at(32);
                 let x = URL_SAFE_NO_PAD.encode(x);
                 let y = URL_SAFE_NO_PAD.encode(y);
-                let verifying = DecodingKey::from_ec_components(&x, &y).ok()?;
                 (
                     format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#),
                     json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }),
-                    verifying,
                 )
             }
             Pair::Ed(pair) => {
                 let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-                let verifying = DecodingKey::from_ed_components(&x).ok()?;
                 (
                     format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#),
                     json!({ "kty": "OKP", "crv": "Ed25519", "x": x }),
-                    verifying,
                 )
             }
         };
@@ -205,7 +199,6 @@ impl SigningKey {
             alg,
             pair,
             public_jwk,
-            verifying,
             parsed,
         })
     }
@@ -228,11 +221,6 @@ impl SigningKey {
     /// The public half as a JWK, as published in the JWKS.
     pub fn public_jwk(&self) -> &Value {
         &self.public_jwk
-    }
-
-    /// The public half, for verifying tokens this key signed.
-    pub fn verifying_key(&self) -> &DecodingKey {
-        &self.verifying
     }
 
     /// Whether `signature` is this key's JWS signature of `message` (the signing input).
