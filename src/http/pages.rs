@@ -27,11 +27,10 @@ impl Chrome {
                 state.config.issuer.endpoint("/static/idp.css"),
                 state.pages.css_version
             ),
-            logo_url: brand.logo.as_ref().map(|(bytes, _)| {
+            logo_url: state.pages.logo_version.as_ref().map(|version| {
                 format!(
-                    "{}?v={}",
-                    state.config.issuer.endpoint("/static/logo"),
-                    version_of(bytes)
+                    "{}?v={version}",
+                    state.config.issuer.endpoint("/static/logo")
                 )
             }),
         }
@@ -45,6 +44,8 @@ pub struct PageAssets {
     pub css: bytes::Bytes,
     /// A short hash of it, in its URL: a changed accent reaches browsers despite caching.
     pub css_version: String,
+    /// The same for the logo, if there is one.
+    pub logo_version: Option<String>,
 }
 
 impl PageAssets {
@@ -63,6 +64,7 @@ impl PageAssets {
         Self {
             css_version: version_of(&css),
             css,
+            logo_version: brand.logo.as_ref().map(|(bytes, _)| version_of(bytes)),
         }
     }
 }
