@@ -16,7 +16,7 @@ use crate::store::users::{self, User};
 
 use super::ServiceError;
 use super::clients::authenticate;
-use super::tokens::{sign_for_audience, sign_with_key};
+use super::tokens::{TokenSigner, off_the_runtime, sign_for_audience};
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -248,9 +248,9 @@ async fn redeem_code(
         sid: stored.session_id.as_deref(),
     };
     let issued_jti = jti.clone();
-    let access_token = mint_user_access_token(state, client, &grant, jti).await?;
+    let (access, access_signer) = user_access_token(state, client, &grant, jti).await?;
     let id_token_alg = client.id_token_alg.unwrap_or(KeyAlg::Rs256);
-    let id_token = IdTokenClaims {
+    let mut id_token = IdTokenClaims {
         iss: state.config.issuer.as_str().to_owned(),
         sub: user.id.clone(),
         aud: client.id.as_str().to_owned(),
@@ -258,13 +258,23 @@ async fn redeem_code(
         iat: now,
         auth_time: stored.auth_time,
         nonce: stored.nonce.clone(),
-        at_hash: at_hash(&access_token, id_token_alg),
+        at_hash: String::new(),
         sid: stored.session_id.clone(),
         profile: user_claims(&user, &scope),
     };
     // ID tokens are for the client, which verifies them with our JWKS: always our own key,
     // of the algorithm it registered (OIDC Registration's id_token_signed_response_alg).
-    let id_token = sign_with_key(state, id_token_alg, TokenType::Jwt, id_token).await?;
+    let id_signer = TokenSigner::key(state, id_token_alg).await?;
+    // Both signatures in one trip to the blocking pool: the ID token's at_hash needs the
+    // access token first.
+    let slow = access_signer.is_slow() || id_signer.is_slow();
+    let (access_token, id_token) = off_the_runtime(slow, move || {
+        let access_token = access_signer.sign(TokenType::AccessToken, &access)?;
+        id_token.at_hash = at_hash(&access_token, id_token_alg);
+        let id_token = id_signer.sign(TokenType::Jwt, &id_token)?;
+        Ok((access_token, id_token))
+    })
+    .await?;
     // RFC 6749 §6 / OIDC Core §11: offline access for clients allowed the refresh grant.
     let refresh_token =
         if scope.contains("offline_access") && client.allows(GrantType::RefreshToken) {
@@ -306,15 +316,33 @@ pub async fn mint_user_access_token(
     grant: &UserGrant<'_>,
     jti: String,
 ) -> Result<String, ServiceError> {
+    let (claims, signer) = user_access_token(state, client, grant, jti).await?;
+    off_the_runtime(signer.is_slow(), move || {
+        signer.sign(TokenType::AccessToken, &claims)
+    })
+    .await
+}
+
+/// The claims of a user's access token for `client`, and the key to sign it with.
+async fn user_access_token(
+    state: &AppState,
+    client: &Registration,
+    grant: &UserGrant<'_>,
+    jti: String,
+) -> Result<(TokenClaims, TokenSigner), ServiceError> {
     let now = state.clock.now();
     let audience = client
         .default_audience
         .clone()
         .unwrap_or_else(|| client.id.as_str().to_owned());
-    let access = TokenClaims {
+    let alg = client
+        .access_token_alg
+        .unwrap_or(state.config.access_token_alg);
+    let signer = TokenSigner::for_audience(state, &audience, alg).await?;
+    let claims = TokenClaims {
         iss: state.config.issuer.as_str().to_owned(),
         sub: grant.user.id.clone(),
-        aud: audience.clone(),
+        aud: audience,
         iat: now,
         exp: now + state.config.token_ttl_secs,
         jti,
@@ -324,10 +352,7 @@ pub async fn mint_user_access_token(
         sid: grant.sid.map(str::to_owned),
         act: None,
     };
-    let alg = client
-        .access_token_alg
-        .unwrap_or(state.config.access_token_alg);
-    sign_for_audience(state, &audience, alg, TokenType::AccessToken, access).await
+    Ok((claims, signer))
 }
 
 /// The user's claims that `scope` releases (OIDC Core §5.4).

@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
-use crate::crypto::jwt::{self, Signer, TokenType};
+use std::sync::Arc;
+
+use crate::crypto::jwt::{self, SharedKey, Signer, TokenType};
 use crate::crypto::random::random_token;
-use crate::crypto::{CryptoError, KeyAlg};
+use crate::crypto::{CryptoError, KeyAlg, SigningKey};
 use crate::oidc::claims::TokenClaims;
 use crate::oidc::{OAuthError, ScopeSet};
 use crate::state::AppState;
@@ -16,9 +18,67 @@ pub const TEST_TOKEN_DEFAULT_TTL_SECS: i64 = 30 * 60;
 /// The longest `/test-token` lifetime a developer may ask for.
 pub const TEST_TOKEN_MAX_TTL_SECS: i64 = 24 * 60 * 60;
 
-/// Signs `claims` for `audience`: HS256 with `JWT_SECRET_KEY` when the audience is listed in
-/// `HS256_AUDIENCES` (services that verify with a shared secret), else with the signing key
-/// of `alg` and its `kid`.
+/// The key a token will be signed with, owned, so that the signing can move to the blocking
+/// pool.
+#[derive(Clone)]
+pub enum TokenSigner {
+    /// One of our signing keys; the token carries its `kid`.
+    Key(Arc<SigningKey>),
+    /// `JWT_SECRET_KEY`, for the audiences in `HS256_AUDIENCES`.
+    Shared(SharedKey),
+}
+
+impl TokenSigner {
+    /// HS256 with `JWT_SECRET_KEY` when `audience` is listed in `HS256_AUDIENCES` (services
+    /// that verify with a shared secret), else the signing key of `alg`.
+    pub async fn for_audience(
+        state: &AppState,
+        audience: &str,
+        alg: KeyAlg,
+    ) -> Result<Self, ServiceError> {
+        if let Some(shared) = &state.shared_key
+            && state.config.hs256_audiences.iter().any(|a| a == audience)
+        {
+            return Ok(Self::Shared(shared.clone()));
+        }
+        Self::key(state, alg).await
+    }
+
+    /// The signing key of `alg`.
+    pub async fn key(state: &AppState, alg: KeyAlg) -> Result<Self, ServiceError> {
+        Ok(Self::Key(super::keys::signing_key(state, alg).await?))
+    }
+
+    /// Whether signing costs enough (RSA: ~0.35 ms of CPU) to belong on the blocking pool.
+    pub fn is_slow(&self) -> bool {
+        matches!(self, Self::Key(key) if key.is_slow())
+    }
+
+    /// Signs `claims` as a compact JWS, here and now.
+    pub fn sign(&self, typ: TokenType, claims: &impl Serialize) -> Result<String, CryptoError> {
+        match self {
+            Self::Key(key) => jwt::sign(Signer::Key(key), typ, claims),
+            Self::Shared(key) => jwt::sign(Signer::Shared(key), typ, claims),
+        }
+    }
+}
+
+/// Runs `signing` on the blocking pool when `slow` (RSA), where it cannot hold up other
+/// requests; else here, which is cheaper than the hand-over. One hand-over for all the
+/// tokens of a response.
+pub async fn off_the_runtime<T: Send + 'static>(
+    slow: bool,
+    signing: impl FnOnce() -> Result<T, CryptoError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    if !slow {
+        return Ok(signing()?);
+    }
+    Ok(tokio::task::spawn_blocking(signing)
+        .await
+        .map_err(|_| CryptoError::Signing)??)
+}
+
+/// Signs `claims` for `audience` (see [`TokenSigner::for_audience`]).
 pub async fn sign_for_audience<C: Serialize + Send + 'static>(
     state: &AppState,
     audience: &str,
@@ -26,12 +86,8 @@ pub async fn sign_for_audience<C: Serialize + Send + 'static>(
     typ: TokenType,
     claims: C,
 ) -> Result<String, ServiceError> {
-    if let Some(shared) = &state.shared_key
-        && state.config.hs256_audiences.iter().any(|a| a == audience)
-    {
-        return Ok(jwt::sign(Signer::Shared(shared), typ, &claims)?);
-    }
-    sign_with_key(state, alg, typ, claims).await
+    let signer = TokenSigner::for_audience(state, audience, alg).await?;
+    off_the_runtime(signer.is_slow(), move || signer.sign(typ, &claims)).await
 }
 
 /// Signs `claims` with the signing key of `alg` (with its `kid`).
@@ -41,15 +97,8 @@ pub async fn sign_with_key<C: Serialize + Send + 'static>(
     typ: TokenType,
     claims: C,
 ) -> Result<String, ServiceError> {
-    let key = super::keys::signing_key(state, alg).await?;
-    if !key.is_slow() {
-        return Ok(jwt::sign(Signer::Key(&key), typ, &claims)?);
-    }
-    // An RSA signature costs ~0.35 ms of CPU: run it where it cannot hold up other requests.
-    let token = tokio::task::spawn_blocking(move || jwt::sign(Signer::Key(&key), typ, &claims))
-        .await
-        .map_err(|_| CryptoError::Signing)??;
-    Ok(token)
+    let signer = TokenSigner::key(state, alg).await?;
+    off_the_runtime(signer.is_slow(), move || signer.sign(typ, &claims)).await
 }
 
 /// What a developer may override on `/test-token`.
