@@ -17,7 +17,7 @@ use crate::crypto::{KeyRing, PasswordHasher};
 use crate::oidc::discovery::ProviderMetadata;
 use crate::service::bootstrap::{self, Seeded};
 use crate::service::keys;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::Db;
 
 /// Opens the configured database and brings its schema up to date (server and CLI alike).
@@ -104,7 +104,7 @@ impl Application {
             .context("cannot create the configured demo user and clients")?;
 
         let pages = Arc::new(crate::http::pages::PageAssets::new(&config.brand));
-        let state = AppState {
+        let state = AppState::new(Shared {
             config: Arc::new(config),
             db,
             clock,
@@ -121,7 +121,7 @@ impl Application {
             clients: Arc::new(crate::service::clients::ClientCache::default()),
             pages,
             shipper_stats: None,
-        };
+        });
         Ok(Self {
             listener,
             state,
@@ -138,7 +138,7 @@ impl Application {
         stats: Arc<crate::metrics::ShipperStats>,
     ) {
         if self.state.config.logging_backend.is_some() {
-            self.state.shipper_stats = Some(stats);
+            self.state.set_shipper_stats(stats);
             self.shipping = Some(events);
         }
     }

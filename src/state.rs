@@ -11,9 +11,35 @@ use crate::crypto::jwt::SharedKey;
 use crate::crypto::{KeyRing, PasswordHasher};
 use crate::store::Db;
 
-/// Everything a handler or service function may need, cheap to clone.
+/// Everything a handler or service function may need, behind one `Arc`: every request
+/// clones the state (axum's `State`, the middleware), and one reference count is cheaper
+/// than the dozen the parts hold. Fields are reached through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Shares `parts`.
+    pub fn new(parts: Shared) -> Self {
+        Self(Arc::new(parts))
+    }
+
+    /// Sets the log shipper's counters (before serving; a state already shared is copied).
+    pub fn set_shipper_stats(&mut self, stats: Arc<crate::metrics::ShipperStats>) {
+        Arc::make_mut(&mut self.0).shipper_stats = Some(stats);
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone)]
+pub struct Shared {
     /// The validated configuration.
     pub config: Arc<Config>,
     /// The database.
