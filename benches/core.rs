@@ -13,7 +13,7 @@ use identity_backend::crypto::digest::token_hash;
 use identity_backend::crypto::jwt::{self, SharedKey, Signer, TokenType};
 use identity_backend::crypto::{KeyAlg, KeySet, SecretString, SigningKey};
 use identity_backend::oidc::Issuer;
-use identity_backend::oidc::claims::{self, Expectations, TokenClaims, at_hash};
+use identity_backend::oidc::claims::{self, Expectations, Registered, TokenClaims, at_hash};
 use identity_backend::oidc::pkce::CodeChallenge;
 
 const ISSUER: &str = "https://id.example.com";
@@ -88,18 +88,28 @@ fn protocol(c: &mut Criterion) {
         b.iter(|| serde_json::to_vec(&access_claims(black_box(now))).expect("JSON"))
     });
     let issuer = Issuer::parse(ISSUER).expect("issuer");
-    let map = match serde_json::to_value(access_claims(now)) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => panic!("claims serialise to an object"),
-    };
+    let payload = serde_json::to_vec(&access_claims(now)).expect("JSON");
     let expect = Expectations {
         issuer: &issuer,
         audience: Some("logging-service"),
         now,
         leeway: 30,
     };
+    let registered = Registered::from_payload(&payload).expect("claims");
     c.bench_function("claims check (iss, aud, exp, nbf)", |b| {
-        b.iter(|| claims::validate(black_box(&map), &expect).expect("valid"))
+        b.iter(|| claims::validate(black_box(&registered), &expect).expect("valid"))
+    });
+    // /verify reads only the registered claims from the payload; /introspect and /userinfo
+    // read every claim into a map.
+    c.bench_function("payload: registered claims only", |b| {
+        b.iter(|| Registered::from_payload(black_box(&payload)).expect("claims"))
+    });
+    c.bench_function("payload: every claim into a map", |b| {
+        b.iter(|| {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(black_box(&payload)).expect("claims");
+            Registered::from_map(&map)
+        })
     });
     c.bench_function("at_hash", |b| {
         b.iter(|| at_hash(black_box(code), KeyAlg::Rs256))

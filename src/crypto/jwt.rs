@@ -113,11 +113,41 @@ pub struct Verified {
 impl Verified {
     /// Whether it was signed with a shared secret (HMAC) rather than one of our keys.
     pub fn is_shared_key(&self) -> bool {
-        matches!(
-            self.alg,
-            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-        )
+        is_hmac(self.alg)
     }
+}
+
+/// A token whose signature verified, its payload not read yet: callers that only pass the
+/// claims on need not build a map of them.
+#[derive(Debug)]
+pub struct SignedPayload {
+    /// The algorithm it was signed with.
+    pub alg: Algorithm,
+    /// The `typ` header, if any.
+    pub typ: Option<String>,
+    /// The payload's bytes (JSON, as signed).
+    pub payload: Vec<u8>,
+}
+
+impl SignedPayload {
+    /// Whether it was signed with a shared secret (HMAC) rather than one of our keys.
+    pub fn is_shared_key(&self) -> bool {
+        is_hmac(self.alg)
+    }
+
+    /// Reads the payload: it must be a JSON object.
+    pub fn into_claims(self) -> Result<Verified, JwtError> {
+        let claims = serde_json::from_slice(&self.payload).map_err(|_| JwtError::Malformed)?;
+        Ok(Verified {
+            alg: self.alg,
+            typ: self.typ,
+            claims,
+        })
+    }
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
 /// Why a token's signature was not accepted. Callers report all of these as one "invalid token".
@@ -153,6 +183,15 @@ pub fn verify(
     keys: &KeySet,
     shared: Option<&SharedKey>,
 ) -> Result<Verified, JwtError> {
+    verify_payload(token, keys, shared)?.into_claims()
+}
+
+/// As [`verify`], leaving the payload unread.
+pub fn verify_payload(
+    token: &str,
+    keys: &KeySet,
+    shared: Option<&SharedKey>,
+) -> Result<SignedPayload, JwtError> {
     let header = checked_header(token)?;
     // The signing input (header.payload) and the signature, each checked for shape first.
     let (message, signature) = token.rsplit_once('.').ok_or(JwtError::Malformed)?;
@@ -181,12 +220,10 @@ pub fn verify(
     let payload = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| JwtError::Malformed)?;
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)?;
-    Ok(Verified {
+    Ok(SignedPayload {
         alg: header.alg,
         typ: header.typ,
-        claims,
+        payload,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Token claims: what we put in the tokens we sign, and the checks on the ones we receive.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::Issuer;
@@ -142,22 +142,81 @@ pub enum ClaimsError {
     Malformed,
 }
 
+/// The registered claims a check reads (RFC 7519 §4.1), each as found: read straight from a
+/// payload's bytes, without building a map of every claim, or taken from such a map.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Registered {
+    #[serde(default, deserialize_with = "present")]
+    exp: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    iat: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    nbf: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    aud: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    iss: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    jti: Option<Value>,
+}
+
+/// A member that is there counts, even as `null` (which is then malformed, as in a map).
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(value).map(Some)
+}
+
+impl Registered {
+    /// Reads them from a payload, which must be one JSON object in UTF-8 (a claim named twice
+    /// among these is malformed). The parser checks the syntax of the claims it skips, but not
+    /// their UTF-8, hence the check first: a payload that passes can be sent on as it is.
+    pub fn from_payload(payload: &[u8]) -> Result<Self, ClaimsError> {
+        let text = std::str::from_utf8(payload).map_err(|_| ClaimsError::Malformed)?;
+        if !text.trim_start().starts_with('{') {
+            return Err(ClaimsError::Malformed);
+        }
+        serde_json::from_str(text).map_err(|_| ClaimsError::Malformed)
+    }
+
+    /// Takes them from a payload already read into a map.
+    pub fn from_map(claims: &Map<String, Value>) -> Self {
+        let get = |name: &str| claims.get(name).cloned();
+        Self {
+            exp: get("exp"),
+            iat: get("iat"),
+            nbf: get("nbf"),
+            aud: get("aud"),
+            iss: get("iss"),
+            jti: get("jti"),
+        }
+    }
+
+    /// `jti`, when it is a string.
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_ref().and_then(Value::as_str)
+    }
+
+    /// `aud`, when it is one string (not a list).
+    pub fn single_audience(&self) -> Option<&str> {
+        self.aud.as_ref().and_then(Value::as_str)
+    }
+}
+
 /// Checks the registered claims of a verified token, in the order PyJWT (which the Flask
 /// version used) does: `exp`, `iat`, `nbf`, `aud`, `iss`, so errors read the same as before.
-pub fn validate(claims: &Map<String, Value>, expect: &Expectations<'_>) -> Result<(), ClaimsError> {
-    let exp = numeric_date(claims, "exp")?.ok_or(ClaimsError::Malformed)?;
+pub fn validate(claims: &Registered, expect: &Expectations<'_>) -> Result<(), ClaimsError> {
+    let exp = numeric_date(claims.exp.as_ref())?.ok_or(ClaimsError::Malformed)?;
     if expect.now > exp.saturating_add(expect.leeway) {
         return Err(ClaimsError::Expired);
     }
-    for name in ["iat", "nbf"] {
-        if let Some(t) = numeric_date(claims, name)?
+    for date in [&claims.iat, &claims.nbf] {
+        if let Some(t) = numeric_date(date.as_ref())?
             && t > expect.now.saturating_add(expect.leeway)
         {
             return Err(ClaimsError::NotYetValid);
         }
     }
     if let Some(wanted) = expect.audience {
-        let ok = match claims.get("aud") {
+        let ok = match &claims.aud {
             Some(Value::String(aud)) => aud == wanted,
             Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(wanted)),
             _ => false,
@@ -166,15 +225,15 @@ pub fn validate(claims: &Map<String, Value>, expect: &Expectations<'_>) -> Resul
             return Err(ClaimsError::WrongAudience);
         }
     }
-    match claims.get("iss") {
+    match &claims.iss {
         Some(Value::String(iss)) if iss == expect.issuer.as_str() => Ok(()),
         _ => Err(ClaimsError::WrongIssuer),
     }
 }
 
 /// RFC 7519 §2 NumericDate: a JSON number of seconds, possibly fractional.
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<UnixTime>, ClaimsError> {
-    match claims.get(name) {
+fn numeric_date(value: Option<&Value>) -> Result<Option<UnixTime>, ClaimsError> {
+    match value {
         None => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
@@ -195,11 +254,17 @@ mod tests {
 
     use super::*;
 
-    fn claims(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
+    /// Checks `v` read both ways (from the payload's bytes and from a map), which must agree.
+    fn check(v: &Value, expect: &Expectations<'_>) -> Result<(), ClaimsError> {
+        let map = match v {
+            Value::Object(m) => m.clone(),
             _ => Map::new(),
-        }
+        };
+        let from_map = validate(&Registered::from_map(&map), expect);
+        let bytes = serde_json::to_vec(v).unwrap_or_default();
+        let from_payload = Registered::from_payload(&bytes).and_then(|r| validate(&r, expect));
+        assert_eq!(from_map, from_payload, "{v}");
+        from_payload
     }
 
     #[test]
@@ -211,14 +276,12 @@ mod tests {
             now: 1_000,
             leeway: 30,
         };
-        let ok = claims(
-            json!({"iss": "https://id.example.com", "aud": "svc", "exp": 1_500, "iat": 900}),
-        );
-        assert_eq!(validate(&ok, &expect), Ok(()));
+        let ok = json!({"iss": "https://id.example.com", "aud": "svc", "exp": 1_500, "iat": 900});
+        assert_eq!(check(&ok, &expect), Ok(()));
 
-        let within_leeway = claims(json!({"iss": "https://id.example.com", "exp": 980}));
+        let within_leeway = json!({"iss": "https://id.example.com", "exp": 980});
         assert_eq!(
-            validate(
+            check(
                 &within_leeway,
                 &Expectations {
                     audience: None,
@@ -261,10 +324,40 @@ mod tests {
                 json!({"iss": "https://id.example.com", "aud": "svc", "exp": "2000"}),
                 ClaimsError::Malformed,
             ),
+            // Present as null is not absent.
+            (
+                json!({"iss": "https://id.example.com", "aud": "svc", "exp": 2_000, "nbf": null}),
+                ClaimsError::Malformed,
+            ),
+            (
+                json!({"iss": null, "aud": "svc", "exp": 2_000}),
+                ClaimsError::WrongIssuer,
+            ),
         ];
         for (c, expected) in cases {
-            assert_eq!(validate(&claims(c.clone()), &expect), Err(expected), "{c}");
+            assert_eq!(check(&c, &expect), Err(expected), "{c}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn a_payload_must_be_one_object_without_repeated_registered_claims() {
+        for payload in [
+            &br#"[1500, 900]"#[..],
+            br#""exp""#,
+            br#"{"exp": 1500, "exp": 99999999999}"#,
+            br#"{"exp": 1500} {}"#,
+            br#"{"exp": 1500"#,
+            b"{\"exp\": 1500, \"x\": \"\xff\"}",
+            br#"{"exp": 1500, "x": "\q"}"#,
+            b"",
+        ] {
+            assert!(
+                Registered::from_payload(payload).is_err(),
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
+        }
+        assert!(Registered::from_payload(br#" {"exp": 1500, "x": [1, {"y": null}]}"#).is_ok());
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::crypto::digest::fingerprint;
 use crate::crypto::jwt;
-use crate::oidc::claims::{self, Expectations};
+use crate::oidc::claims::{self, Expectations, Registered};
 use crate::oidc::{ErrorCode, OAuthError, ScopeSet};
 use crate::state::AppState;
 use crate::store::users;
@@ -34,7 +34,7 @@ pub async fn userinfo(
         now: state.clock.now(),
         leeway: state.config.clock_skew_secs,
     };
-    claims::validate(&verified.claims, &expect)
+    claims::validate(&Registered::from_map(&verified.claims), &expect)
         .map_err(|_| invalid_token("the access token is invalid or expired"))?;
     // RFC 9068 §4: an ID token (typ JWT) is not an access token.
     if verified.typ.as_deref() != Some("at+jwt") || !verified.claims.contains_key("client_id") {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::crypto::digest::fingerprint;
 use crate::crypto::jwt;
-use crate::oidc::claims::{self, ClaimsError, Expectations};
+use crate::oidc::claims::{self, ClaimsError, Expectations, Registered};
 use crate::state::AppState;
 
 use super::ServiceError;
@@ -30,39 +30,60 @@ pub async fn verify_token(
     token: &str,
     audience: Option<&str>,
 ) -> Result<Result<Map<String, Value>, VerifyFailure>, ServiceError> {
-    let claims = match signed_claims(state, token, audience) {
-        Ok(claims) => claims,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    // Revocations are in the database for every instance, and in memory on each (kept in
-    // step every second): no database round trip per verification.
-    if let Some(jti) = claims.get("jti").and_then(Value::as_str)
-        && state.revocations.is_revoked(jti)
-    {
-        tracing::debug!(token = %fingerprint(token), "token revoked");
-        return Ok(Err(VerifyFailure::Invalid));
-    }
-    Ok(Ok(claims))
+    let checked = signed(state, token).and_then(|signed| {
+        let claims = signed
+            .into_claims()
+            .map_err(|e| refused(token, "token payload refused", &e))?;
+        let registered = Registered::from_map(&claims.claims);
+        accept(state, token, &registered, claims.is_shared_key(), audience)?;
+        Ok(claims.claims)
+    });
+    Ok(checked)
 }
 
-/// The signature and registered-claims checks, without a database round trip.
-fn signed_claims(
+/// As [`verify_token`], answering the claims as the JSON object the token carries, without
+/// reading every claim into a map (`/verify` passes them on as they are).
+pub async fn verify_token_json(
     state: &AppState,
     token: &str,
     audience: Option<&str>,
-) -> Result<Map<String, Value>, VerifyFailure> {
+) -> Result<Result<Vec<u8>, VerifyFailure>, ServiceError> {
+    let checked = signed(state, token).and_then(|signed| {
+        let registered = Registered::from_payload(&signed.payload)
+            .map_err(|e| refused(token, "token claims refused", &e))?;
+        accept(state, token, &registered, signed.is_shared_key(), audience)?;
+        Ok(signed.payload)
+    });
+    Ok(checked)
+}
+
+/// The signature check, against our keys or the shared HS256 key.
+fn signed(state: &AppState, token: &str) -> Result<jwt::SignedPayload, VerifyFailure> {
     let keys = state.keys.current();
-    let verified = jwt::verify(token, &keys, state.shared_key.as_ref()).map_err(|e| {
-        tracing::debug!(token = %fingerprint(token), reason = %e, "token signature refused");
-        VerifyFailure::Invalid
-    })?;
+    jwt::verify_payload(token, &keys, state.shared_key.as_ref())
+        .map_err(|e| refused(token, "token signature refused", &e))
+}
+
+fn refused(token: &str, what: &'static str, reason: &dyn std::fmt::Display) -> VerifyFailure {
+    tracing::debug!(token = %fingerprint(token), reason = %reason, "{what}");
+    VerifyFailure::Invalid
+}
+
+/// The registered claims, the shared key's audiences, and revocation: no database round trip.
+fn accept(
+    state: &AppState,
+    token: &str,
+    claims: &Registered,
+    shared_key: bool,
+    audience: Option<&str>,
+) -> Result<(), VerifyFailure> {
     let expect = Expectations {
         issuer: &state.config.issuer,
         audience,
         now: state.clock.now(),
         leeway: state.config.clock_skew_secs,
     };
-    claims::validate(&verified.claims, &expect).map_err(|e| {
+    claims::validate(claims, &expect).map_err(|e| {
         tracing::debug!(token = %fingerprint(token), reason = %e, "token claims refused");
         match e {
             ClaimsError::Expired => VerifyFailure::Expired,
@@ -73,12 +94,21 @@ fn signed_claims(
     })?;
     // Every holder of JWT_SECRET_KEY can make an HS256 token: it only counts for the audiences
     // that share that key (HS256_AUDIENCES), never as a token for anyone else.
-    if verified.is_shared_key() {
-        let audience = verified.claims.get("aud").and_then(Value::as_str);
-        if !audience.is_some_and(|a| state.config.hs256_audiences.iter().any(|h| h == a)) {
-            tracing::debug!(token = %fingerprint(token), "shared-key token for another audience");
-            return Err(VerifyFailure::Invalid);
-        }
+    if shared_key
+        && !claims
+            .single_audience()
+            .is_some_and(|a| state.config.hs256_audiences.iter().any(|h| h == a))
+    {
+        tracing::debug!(token = %fingerprint(token), "shared-key token for another audience");
+        return Err(VerifyFailure::Invalid);
     }
-    Ok(verified.claims)
+    // Revocations are in the database for every instance, and in memory on each (kept in
+    // step every second): no database round trip per verification.
+    if let Some(jti) = claims.jti()
+        && state.revocations.is_revoked(jti)
+    {
+        tracing::debug!(token = %fingerprint(token), "token revoked");
+        return Err(VerifyFailure::Invalid);
+    }
+    Ok(())
 }
