@@ -7,6 +7,7 @@
 #   scripts/bench.sh                 # everything
 #   scripts/bench.sh verify flow     # workloads whose name contains one of the words
 #   BENCH_PERF=verify scripts/bench.sh verify   # and a perf profile: target/bench/*.perf.txt
+#   BENCH_BIN=/tmp/old/identity-backend scripts/bench.sh flow   # measure another build
 #
 # Columns: requests (or flows, sign-ins) per second, latency p50 and p99 of one request,
 # errors (non-2xx/3xx answers and socket errors), the server's CPU time per unit, and its RSS
@@ -27,8 +28,13 @@ if ! command -v wrk >/dev/null; then
   { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } ||
     { echo "cannot install wrk: install it and run again" >&2; exit 1; }
 fi
-cargo build --release --locked --quiet
-BIN=$PWD/target/release/identity-backend
+# BENCH_BIN: another build to measure (an older commit's, say), instead of this tree's.
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$(realpath "$BENCH_BIN")
+else
+  cargo build --release --locked --quiet
+  BIN=$PWD/target/release/identity-backend
+fi
 WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
@@ -80,9 +86,23 @@ print(round((time.monotonic() - t0) * 1000))
 p.terminate(); p.wait()
 PY
 )
-taskset -c "$SERVER_CPU" "$BIN" start 2>/dev/null &
+# BENCH_COUNT=1: instructions per unit instead of CPU time, the server under callgrind
+# (valgrind, installed by the script): slow, but the same count on a busy machine as on an
+# idle one, for comparing two builds where timings are noise. One run of each workload.
+COST_UNIT=us
+if [ -n "${BENCH_COUNT:-}" ]; then
+  if ! command -v valgrind >/dev/null; then
+    echo "installing valgrind (Debian package)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null ||
+      { echo "cannot install valgrind" >&2; exit 1; }
+  fi
+  RUNS=1 COST_UNIT=Ir
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" "$BIN" start 2>/dev/null &
+else
+  taskset -c "$SERVER_CPU" "$BIN" start 2>/dev/null &
+fi
 SERVER_PID=$!
-for _ in $(seq 1 200); do curl -fs "$BASE/ping" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 1 600); do curl -fs "$BASE/ping" >/dev/null && break; sleep 0.05; done
 sleep 1
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
 IDLE_RSS=$(rss_kib)
@@ -121,18 +141,28 @@ run() {
   fi
   for _ in $(seq 1 "$RUNS"); do
     local before after line
+    local instructions=
+    [ -n "${BENCH_COUNT:-}" ] && callgrind_control -z "$SERVER_PID" >/dev/null
     before=$(cpu_ticks)
     line=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${SECONDS_EACH}s" --timeout 10s \
       -s "$WORK/run.lua" "$BASE$path" | grep '^RESULT')
     after=$(cpu_ticks)
-    rows+=("$(python3 - "$line" "$before" "$after" "$TICK" "$unit" "$(rss_kib)" <<'PY'
+    if [ -n "${BENCH_COUNT:-}" ]; then
+      callgrind_control -d "$SERVER_PID" >/dev/null
+      # shellcheck disable=SC2012 # the newest dump: names are ours, without spaces
+      instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$(ls -t "$WORK"/cg.* | head -1)")
+    fi
+    rows+=("$(python3 - "$line" "$before" "$after" "$TICK" "$unit" "$(rss_kib)" "$instructions" <<'PY'
 import sys
-line, before, after, tick, unit, rss = sys.argv[1:7]
+line, before, after, tick, unit, rss, instructions = sys.argv[1:8]
 f = dict(kv.split("=") for kv in line.split()[1:])
 n = int(f["units"]) if unit else int(f["requests"])
 rate = n / float(f["seconds"])
-cpu_us = (int(after) - int(before)) / int(tick) * 1e6 / max(n, 1)
-print(f'{rate:.1f} {int(f["p50_us"])/1000:.2f} {int(f["p99_us"])/1000:.2f} {f["errors"]} {cpu_us:.0f} {int(rss)//1024}')
+if instructions:  # thousands of instructions per unit, under callgrind
+    cost = f"{int(instructions) / max(n, 1) / 1000:.0f}k"
+else:
+    cost = f"{(int(after) - int(before)) / int(tick) * 1e6 / max(n, 1):.0f}"
+print(f'{rate:.1f} {int(f["p50_us"])/1000:.2f} {int(f["p99_us"])/1000:.2f} {f["errors"]} {cost} {int(rss)//1024}')
 PY
 )")
   done
@@ -144,8 +174,8 @@ PY
   local median
   median=$(printf '%s\n' "${rows[@]}" | sort -n -k1,1 | sed -n "$(((RUNS + 1) / 2))p")
   read -r rate p50 p99 errors cpu rss <<<"$median"
-  printf '%-34s %5s %10s %7sms %7sms %7s %10sus %6sMiB\n' \
-    "$name${unit:+ ($unit)}" "$conns" "$rate" "$p50" "$p99" "$errors" "$cpu" "$rss"
+  printf '%-34s %5s %10s %7sms %7sms %7s %10s%s %6sMiB\n' "$name${unit:+ ($unit)}" "$conns" \
+    "$rate" "$p50" "$p99" "$errors" "$cpu" "$COST_UNIT" "$rss"
 }
 
 for conns in 32 1; do
