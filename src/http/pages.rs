@@ -166,6 +166,8 @@ pub struct MessagePage<'a> {
     pub message: &'a str,
     /// What to do next.
     pub hint: Option<&'a str>,
+    /// The technical reason, for whoever looks after the application.
+    pub detail: Option<&'a str>,
 }
 
 /// An HTML response with the browser-facing security headers. `form_target` is the origin a
@@ -224,6 +226,18 @@ pub fn message(
     message: &str,
     hint: Option<&str>,
 ) -> Response {
+    message_with_detail(state, status, title, message, hint, None)
+}
+
+/// A message page that also shows the technical reason, small, below the plain words.
+pub fn message_with_detail(
+    state: &AppState,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    hint: Option<&str>,
+    detail: Option<&str>,
+) -> Response {
     html(
         status,
         &MessagePage {
@@ -231,6 +245,7 @@ pub fn message(
             title,
             message,
             hint,
+            detail,
         },
         None,
     )

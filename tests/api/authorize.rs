@@ -72,6 +72,18 @@ async fn bad_client_or_redirect_uri_shows_a_page_and_never_redirects() {
         );
         let html = response.text().await.unwrap();
         assert!(html.contains("This sign-in link is not valid"), "{query}");
+        // Plain words first; the protocol's reason only below, for the administrator.
+        let lead = html
+            .split("<p class=\"lead\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</p>").next())
+            .unwrap_or_default();
+        assert!(lead.starts_with("The application "), "{query}: {lead}");
+        assert!(!lead.contains("client_id") && !lead.contains("redirect_uri"));
+        assert!(
+            html.contains("For the application's administrator: <code>"),
+            "{query}"
+        );
     }
 }
 

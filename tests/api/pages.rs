@@ -1,4 +1,5 @@
-//! The pages' branding: product name, logo and accent colour from the configuration.
+//! The pages: branding (product name, logo and accent colour from the configuration), and
+//! the sign-in form's behaviour for keyboard and screen-reader users.
 
 use identity_backend::config::Mode;
 
@@ -64,6 +65,46 @@ async fn name_logo_and_accent_colour_come_from_the_configuration() {
         .unwrap();
     assert!(page.contains("· identity-backend</title>") && !page.contains("class=\"logo\""));
     assert_eq!(plain.get("/static/logo").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_keeps_the_name_announces_the_error_and_waits_in_the_password_field() {
+    let app = TestApp::spawn().await;
+    app.add_user("alice", "correct horse").await;
+    let jar = browser();
+    let page = app
+        .authorize(&jar, &gateway_query(""))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // A fresh form: the cursor starts in the empty username field.
+    assert!(tag(&page, r#"id="username""#).contains("autofocus"));
+    assert!(!tag(&page, r#"id="password""#).contains("autofocus"));
+
+    let failed = app.submit_login(&jar, &page, "alice", "wrong").await;
+    assert_eq!(failed.status(), 401);
+    let page = failed.text().await.unwrap();
+    let username = tag(&page, r#"id="username""#);
+    let password = tag(&page, r#"id="password""#);
+    assert!(username.contains(r#"value="alice""#) && !username.contains("autofocus"));
+    // The password is never sent back.
+    assert!(password.contains("autofocus") && !password.contains("value="));
+    // The error is announced at once and tied to both fields.
+    let error = tag(&page, r#"id="form-error""#);
+    assert!(error.contains(r#"role="alert""#), "{error}");
+    assert!(username.contains(r#"aria-describedby="form-error""#));
+    assert!(password.contains(r#"aria-describedby="form-error""#));
+}
+
+/// The whole start tag of the element carrying `attribute`.
+fn tag(page: &str, attribute: &str) -> String {
+    let at = page
+        .find(attribute)
+        .unwrap_or_else(|| panic!("{attribute} in {page}"));
+    let start = page[..at].rfind('<').unwrap();
+    let end = page[at..].find('>').unwrap() + at;
+    page[start..=end].to_owned()
 }
 
 fn between(text: &str, start: &str, end: &str) -> String {

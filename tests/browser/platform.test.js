@@ -116,10 +116,16 @@ describe('the platform flow in a browser', { concurrency: false }, () => {
     }
   });
 
-  step('a wrong password shows an error announced to assistive technology', async () => {
-    await page.fill('#username', USERNAME);
-    await page.fill('#password', `${PASSWORD}-wrong`);
-    await page.click('button[value="sign_in"]');
+  const focused = () => page.evaluate(() => document.activeElement?.id ?? '');
+
+  step('a wrong password, typed with the keyboard only, shows an error announced to assistive technology', async () => {
+    // The cursor starts in the username field; Tab goes to the password; Enter signs in.
+    assert.equal(await focused(), 'username', 'the username field has the focus on arrival');
+    await page.keyboard.type(USERNAME);
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'password', 'Tab leads from the username to the password');
+    await page.keyboard.type(`${PASSWORD}-wrong`);
+    await page.keyboard.press('Enter');
     const alert = page.getByRole('alert');
     await alert.waitFor({ state: 'visible' });
     const text = (await alert.innerText()).trim();
@@ -128,15 +134,18 @@ describe('the platform flow in a browser', { concurrency: false }, () => {
     const live = await alert.getAttribute('aria-live');
     assert.ok(live === 'assertive' || live === 'polite', `aria-live is ${live}`);
     assert.ok(page.url().startsWith(`${IDP}/`), `still at the provider, not ${page.url()}`);
-    // The form is there again, ready for another try.
+    // The form is there again, ready for another try: the name kept, the password empty and
+    // the cursor in it.
     await assertVisible(page.locator('#password'), 'the password field');
+    assert.equal(await page.inputValue('#username'), USERNAME);
+    assert.equal(await page.inputValue('#password'), '');
+    assert.equal(await focused(), 'password', 'after a failed sign-in the password field has the focus');
     await screenshot('wrong-password');
   });
 
   step('the right password signs in at gateway A', async () => {
-    await page.fill('#username', USERNAME);
-    await page.fill('#password', PASSWORD);
-    await page.click('button[value="sign_in"]');
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press('Enter');
     await page.waitForURL(`${A}/`);
     await page.getByText('Signed in as').waitFor();
     assert.equal(await page.locator('h1').innerText(), 'gateway-a');
@@ -202,6 +211,7 @@ describe('the platform flow in a browser', { concurrency: false }, () => {
     const response = await page.goto(url.href);
     assert.ok(page.url().startsWith(`${IDP}/`), `redirected away to ${page.url()}`);
     assert.ok(response.status() >= 400 && response.status() < 500, `status ${response.status()}`);
+    await page.getByText('is not registered with this sign-in service').waitFor();
     await screenshot('error-unknown-client');
   });
 

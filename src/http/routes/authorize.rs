@@ -141,15 +141,24 @@ fn redirect_with(status: StatusCode, url: &str) -> Response {
         .into_response()
 }
 
-/// The page for a request that cannot be answered to the client.
+/// The page for a request that cannot be answered to the client: what went wrong in plain
+/// words, the protocol's reason below it for whoever looks after the application.
 pub fn invalid_link(state: &AppState, detail: &str) -> Response {
-    pages::message(
+    let message = if detail.contains("client_id") {
+        "The application that sent you here is not registered with this sign-in service."
+    } else if detail.contains("redirect_uri") {
+        "The application asked to have you sent back to an address it has not registered, so you are not sent anywhere."
+    } else {
+        "The application that sent you here made a sign-in request that cannot be answered."
+    };
+    pages::message_with_detail(
         state,
         StatusCode::BAD_REQUEST,
         "This sign-in link is not valid",
-        detail,
+        message,
         Some(
             "Go back to the application you came from and start again. If this keeps happening, tell its administrator.",
         ),
+        Some(detail),
     )
 }
