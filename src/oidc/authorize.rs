@@ -42,6 +42,11 @@ pub struct Prompt {
     pub consent: bool,
 }
 
+/// The description of the error for an unknown `client_id` (the page explains it in plain words).
+pub const UNKNOWN_CLIENT: &str = "unknown client_id";
+/// The description of the error for a `redirect_uri` the client has not registered.
+pub const UNREGISTERED_REDIRECT_URI: &str = "redirect_uri is not registered for this client";
+
 /// The client and redirect URI, checked FIRST: until both are known good, nothing may be sent
 /// to the redirect URI, so these errors are shown to the user instead (RFC 6749 §4.1.2.1).
 pub fn check_client_and_redirect(
@@ -49,14 +54,12 @@ pub fn check_client_and_redirect(
     client: Option<&Registration>,
 ) -> Result<String, OAuthError> {
     let client =
-        client.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "unknown client_id"))?;
+        client.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, UNKNOWN_CLIENT))?;
     let redirect_uri = params
         .get("redirect_uri")
         .ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
     if !client.redirect_uris.iter().any(|r| r.matches(redirect_uri)) {
-        return Err(OAuthError::invalid_request(
-            "redirect_uri is not registered for this client",
-        ));
+        return Err(OAuthError::invalid_request(UNREGISTERED_REDIRECT_URI));
     }
     Ok(redirect_uri.to_owned())
 }

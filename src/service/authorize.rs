@@ -86,17 +86,19 @@ pub async fn authorize(
     params: &Params,
     session: Option<&SignedIn>,
 ) -> Result<AuthorizeOutcome, ServiceError> {
-    let client = match params.get("client_id") {
-        Some(id) => cached_registration(state, id).await?,
-        None => None,
+    let Some(client_id) = params.get("client_id") else {
+        return Ok(AuthorizeOutcome::ShowError(OAuthError::invalid_request(
+            "client_id is required",
+        )));
     };
+    let client = cached_registration(state, client_id).await?;
     let redirect_uri = match authorize::check_client_and_redirect(params, client.as_ref()) {
         Ok(uri) => uri,
         Err(e) => return Ok(AuthorizeOutcome::ShowError(e)),
     };
     let Some(client) = client else {
         return Ok(AuthorizeOutcome::ShowError(OAuthError::invalid_request(
-            "unknown client_id",
+            authorize::UNKNOWN_CLIENT,
         )));
     };
     let issuer = &state.config.issuer;

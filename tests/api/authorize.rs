@@ -80,6 +80,18 @@ async fn bad_client_or_redirect_uri_shows_a_page_and_never_redirects() {
             .unwrap_or_default();
         assert!(lead.starts_with("The application "), "{query}: {lead}");
         assert!(!lead.contains("client_id") && !lead.contains("redirect_uri"));
+        // Each explanation only where it is true: an unknown client, a registered client's
+        // unregistered address; a missing or repeated parameter is neither.
+        let expected = if query.starts_with("client_id=nope&") {
+            "is not registered with this sign-in service"
+        } else if query.starts_with(&format!("client_id={CLIENT_ID}&redirect_uri="))
+            && query.matches("redirect_uri=").count() == 1
+        {
+            "an address it has not registered"
+        } else {
+            "a sign-in request that cannot be answered"
+        };
+        assert!(lead.contains(expected), "{query}: {lead}");
         assert!(
             html.contains("For the application's administrator: <code>"),
             "{query}"

@@ -10,7 +10,7 @@ use crate::http::extract::is_form;
 use crate::http::pages::{self, Chrome, LoginPage};
 use crate::http::session::BrowserSession;
 use crate::oidc::Params;
-use crate::oidc::authorize::AuthorizationRequest;
+use crate::oidc::authorize::{AuthorizationRequest, UNKNOWN_CLIENT, UNREGISTERED_REDIRECT_URI};
 use crate::service::authorize::{AuthorizeOutcome, authorize};
 use crate::state::AppState;
 
@@ -144,12 +144,14 @@ fn redirect_with(status: StatusCode, url: &str) -> Response {
 /// The page for a request that cannot be answered to the client: what went wrong in plain
 /// words, the protocol's reason below it for whoever looks after the application.
 pub fn invalid_link(state: &AppState, detail: &str) -> Response {
-    let message = if detail.contains("client_id") {
-        "The application that sent you here is not registered with this sign-in service."
-    } else if detail.contains("redirect_uri") {
-        "The application asked to have you sent back to an address it has not registered, so you are not sent anywhere."
-    } else {
-        "The application that sent you here made a sign-in request that cannot be answered."
+    let message = match detail {
+        UNKNOWN_CLIENT => {
+            "The application that sent you here is not registered with this sign-in service."
+        }
+        UNREGISTERED_REDIRECT_URI => {
+            "The application asked to have you sent back to an address it has not registered, so you are not sent anywhere."
+        }
+        _ => "The application that sent you here made a sign-in request that cannot be answered.",
     };
     pages::message_with_detail(
         state,
