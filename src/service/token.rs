@@ -317,10 +317,9 @@ pub async fn mint_user_access_token(
     jti: String,
 ) -> Result<String, ServiceError> {
     let (claims, signer) = user_access_token(state, client, grant, jti).await?;
-    off_the_runtime(signer.is_slow(), move || {
-        signer.sign(TokenType::AccessToken, &claims)
-    })
-    .await
+    signer
+        .sign_off_runtime(TokenType::AccessToken, claims)
+        .await
 }
 
 /// The claims of a user's access token for `client`, and the key to sign it with.

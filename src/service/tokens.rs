@@ -1,8 +1,8 @@
 //! Signing the tokens we issue: which key signs for which audience, and the dev test token.
 
-use serde::Serialize;
-
 use std::sync::Arc;
+
+use serde::Serialize;
 
 use crate::crypto::jwt::{self, SharedKey, Signer, TokenType};
 use crate::crypto::random::random_token;
@@ -54,6 +54,15 @@ impl TokenSigner {
         matches!(self, Self::Key(key) if key.is_slow())
     }
 
+    /// Signs `claims`, on the blocking pool when the key is slow (see [`off_the_runtime`]).
+    pub async fn sign_off_runtime<C: Serialize + Send + 'static>(
+        self,
+        typ: TokenType,
+        claims: C,
+    ) -> Result<String, ServiceError> {
+        off_the_runtime(self.is_slow(), move || self.sign(typ, &claims)).await
+    }
+
     /// Signs `claims` as a compact JWS, here and now.
     pub fn sign(&self, typ: TokenType, claims: &impl Serialize) -> Result<String, CryptoError> {
         match self {
@@ -86,8 +95,10 @@ pub async fn sign_for_audience<C: Serialize + Send + 'static>(
     typ: TokenType,
     claims: C,
 ) -> Result<String, ServiceError> {
-    let signer = TokenSigner::for_audience(state, audience, alg).await?;
-    off_the_runtime(signer.is_slow(), move || signer.sign(typ, &claims)).await
+    TokenSigner::for_audience(state, audience, alg)
+        .await?
+        .sign_off_runtime(typ, claims)
+        .await
 }
 
 /// Signs `claims` with the signing key of `alg` (with its `kid`).
@@ -97,8 +108,10 @@ pub async fn sign_with_key<C: Serialize + Send + 'static>(
     typ: TokenType,
     claims: C,
 ) -> Result<String, ServiceError> {
-    let signer = TokenSigner::key(state, alg).await?;
-    off_the_runtime(signer.is_slow(), move || signer.sign(typ, &claims)).await
+    TokenSigner::key(state, alg)
+        .await?
+        .sign_off_runtime(typ, claims)
+        .await
 }
 
 /// What a developer may override on `/test-token`.
