@@ -18,6 +18,7 @@ localhost:5000; they must be free.
     scripts/demo-check.py        # builds what it needs, exits non-zero on any failure
 """
 
+import html
 import http.cookiejar
 import os
 import re
@@ -141,7 +142,7 @@ def hidden(body, name):
     match = re.search(rf'name="{name}" value="([^"]*)"', body)
     if not match:
         fail(f"no {name} field in the page:\n{body[:2000]}")
-    return match.group(1)
+    return html.unescape(match.group(1))
 
 
 def main():
@@ -184,7 +185,7 @@ def main():
         wait_for(f"http://{gateway_env['BIND_ADDR']}/ping", g, "gateway")
         walk_through(gateway_env["BASE_URL"], issuer, logs["identity-backend"])
         say("the demo profile works as the README describes")
-    except SystemExit:
+    except BaseException:  # a failed check, or an error on the way: show the services' logs
         for name, log in logs.items():
             log.seek(0)
             print(f"----- {name} -----\n{log.read()[-4000:]}", file=sys.stderr)
