@@ -107,6 +107,10 @@ sleep 1
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER_PID/status"; }
 IDLE_RSS=$(rss_kib)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+# Context switches of all the server's threads: each hand-off between threads (to the
+# database's worker, the blocking pool) costs two, and they cost more than the CPU time
+# they show as on a virtual machine. Threads that end during a run take theirs along.
+switches() { cat /proc/"$SERVER_PID"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 TICK=$(getconf CLK_TCK)
 
 token_for() { # client, audience
@@ -124,7 +128,22 @@ wanted() {
   return 1
 }
 
-printf '\n%-34s %5s %10s %9s %9s %7s %12s %9s\n' workload conns "per s" p50 p99 errors "CPU/unit" RSS
+# How fast the server's CPU is right now, by a fixed piece of work (the median of three): on a
+# shared host the same build measures up to twice slower when the neighbours are busy, so a
+# table is only comparable with another taken at a similar reading.
+canary() {
+  taskset -c "$SERVER_CPU" python3 - <<'PY'
+import hashlib, statistics, time
+def cpu_ms(work):
+    t = time.process_time(); work(); return (time.process_time() - t) * 1000
+pbkdf2 = [cpu_ms(lambda: hashlib.pbkdf2_hmac("sha256", b"p", b"s", 100_000)) for _ in range(3)]
+scrypt = [cpu_ms(lambda: hashlib.scrypt(b"p", salt=b"s", n=16384, r=8, p=1, maxmem=64 << 20)) for _ in range(3)]
+print(f"PBKDF2 {statistics.median(pbkdf2):.0f} ms, scrypt (16 MiB) {statistics.median(scrypt):.0f} ms")
+PY
+}
+CANARY_BEFORE=$(canary)
+
+printf '\n%-34s %5s %10s %9s %9s %7s %12s %9s %9s\n' workload conns "per s" p50 p99 errors "CPU/unit" "cs/unit" RSS
 # run NAME CONNECTIONS SCRIPT PATH [UNIT]: UNIT empty counts requests, else the script's units.
 run() {
   local name=$1 conns=$2 script=$3 path=$4 unit=${5:-}
@@ -140,21 +159,22 @@ run() {
     perf_pid=$!
   fi
   for _ in $(seq 1 "$RUNS"); do
-    local before after line
+    local before after line cs_before cs_after
     local instructions=
     [ -n "${BENCH_COUNT:-}" ] && callgrind_control -z "$SERVER_PID" >/dev/null
-    before=$(cpu_ticks)
+    before=$(cpu_ticks) cs_before=$(switches)
     line=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${SECONDS_EACH}s" --timeout 10s \
       -s "$WORK/run.lua" "$BASE$path" | grep '^RESULT')
-    after=$(cpu_ticks)
+    after=$(cpu_ticks) cs_after=$(switches)
     if [ -n "${BENCH_COUNT:-}" ]; then
       callgrind_control -d "$SERVER_PID" >/dev/null
       # shellcheck disable=SC2012 # the newest dump: names are ours, without spaces
       instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$(ls -t "$WORK"/cg.* | head -1)")
     fi
-    rows+=("$(python3 - "$line" "$before" "$after" "$TICK" "$unit" "$(rss_kib)" "$instructions" <<'PY'
+    rows+=("$(python3 - "$line" "$before" "$after" "$TICK" "$unit" "$(rss_kib)" "$instructions" \
+      "$((cs_after - cs_before))" <<'PY'
 import sys
-line, before, after, tick, unit, rss, instructions = sys.argv[1:8]
+line, before, after, tick, unit, rss, instructions, cs = sys.argv[1:9]
 f = dict(kv.split("=") for kv in line.split()[1:])
 n = int(f["units"]) if unit else int(f["requests"])
 rate = n / float(f["seconds"])
@@ -162,7 +182,7 @@ if instructions:  # thousands of instructions per unit, under callgrind
     cost = f"{int(instructions) / max(n, 1) / 1000:.0f}k"
 else:
     cost = f"{(int(after) - int(before)) / int(tick) * 1e6 / max(n, 1):.0f}"
-print(f'{rate:.1f} {int(f["p50_us"])/1000:.2f} {int(f["p99_us"])/1000:.2f} {f["errors"]} {cost} {int(rss)//1024}')
+print(f'{rate:.1f} {int(f["p50_us"])/1000:.2f} {int(f["p99_us"])/1000:.2f} {f["errors"]} {cost} {int(cs) / max(n, 1):.1f} {int(rss)//1024}')
 PY
 )")
   done
@@ -173,9 +193,9 @@ PY
   fi
   local median
   median=$(printf '%s\n' "${rows[@]}" | sort -n -k1,1 | sed -n "$(((RUNS + 1) / 2))p")
-  read -r rate p50 p99 errors cpu rss <<<"$median"
-  printf '%-34s %5s %10s %7sms %7sms %7s %10s%s %6sMiB\n' "$name${unit:+ ($unit)}" "$conns" \
-    "$rate" "$p50" "$p99" "$errors" "$cpu" "$COST_UNIT" "$rss"
+  read -r rate p50 p99 errors cpu cs rss <<<"$median"
+  printf '%-34s %5s %10s %7sms %7sms %7s %10s%s %9s %6sMiB\n' "$name${unit:+ ($unit)}" "$conns" \
+    "$rate" "$p50" "$p99" "$errors" "$cpu" "$COST_UNIT" "$cs" "$rss"
 }
 
 for conns in 32 1; do
@@ -210,4 +230,5 @@ fi
 
 printf '\nstartup to first answer: %s ms; idle RSS after start: %s MiB; after the runs: %s MiB\n' \
   "$STARTUP_MS" "$((IDLE_RSS / 1024))" "$(($(rss_kib) / 1024))"
+echo "machine canary on CPU $SERVER_CPU: before the runs $CANARY_BEFORE; after them $(canary)"
 echo "(server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU; $(nproc) CPUs; median of $RUNS runs of ${SECONDS_EACH}s)"

@@ -127,6 +127,11 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
+                // The pool's default pings an idle connection before lending it. A SQLite
+                // connection is a handle to a local file on its own worker thread, so the
+                // ping only proves that thread alive, at the price of a second round trip
+                // to it for every statement (half the thread hand-offs of a code flow).
+                .test_before_acquire(false)
                 .acquire_timeout(timeout)
                 .max_lifetime(options.max_lifetime)
                 .connect_with(connect)
