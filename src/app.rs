@@ -120,6 +120,7 @@ impl Application {
             revocations: Arc::new(revocations),
             clients: Arc::new(crate::service::clients::ClientCache::default()),
             pages,
+            recorded_sign_ins: Default::default(),
             shipper_stats: None,
         });
         Ok(Self {

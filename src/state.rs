@@ -70,6 +70,8 @@ pub struct Shared {
     pub clients: Arc<crate::service::clients::ClientCache>,
     /// Revoked access tokens, synchronised from the database (no lookup per verification).
     pub revocations: Arc<crate::service::revocations::RevocationList>,
+    /// Sessions' sign-ins at clients already written to the database by this instance.
+    pub recorded_sign_ins: Arc<crate::service::backchannel::RecordedSignIns>,
     /// The log shipper's counters, when `LOGGING_BACKEND_URL` is set.
     pub shipper_stats: Option<Arc<crate::metrics::ShipperStats>>,
 }

@@ -5,7 +5,9 @@
 //! waits on a client, and the CLI's `user logout` queues them for the running server to send.
 //! The sender claims due rows atomically, so any number of instances may run it.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -36,12 +38,48 @@ const LEASE_SECS: i64 = 60;
 /// Deliveries sent concurrently.
 const BATCH: i64 = 32;
 
+/// The (session, client) pairs this instance has recorded, so that a session's second and
+/// later sign-ins at the same client skip the database write.
+///
+/// Remembering is safe because a recorded row outlives the session that needs it: it goes
+/// away only when the session ends (its `sid` is never used again) or when the session's
+/// absolute lifetime is over (and with it the session). Forgetting costs one idempotent
+/// write, so the map is simply emptied when it grows past [`RecordedSignIns::CAPACITY`].
+#[derive(Debug, Default)]
+pub struct RecordedSignIns(std::sync::Mutex<HashMap<String, Vec<String>>>);
+
+impl RecordedSignIns {
+    /// Sessions remembered at most (about 100 bytes each).
+    pub const CAPACITY: usize = 10_000;
+
+    fn contains(&self, sid: &str, client_id: &str) -> bool {
+        let sessions = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions
+            .get(sid)
+            .is_some_and(|clients| clients.iter().any(|c| c == client_id))
+    }
+
+    fn insert(&self, sid: &str, client_id: &str) {
+        let mut sessions = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions.len() >= Self::CAPACITY && !sessions.contains_key(sid) {
+            sessions.clear();
+        }
+        let clients = sessions.entry(sid.to_owned()).or_default();
+        if !clients.iter().any(|c| c == client_id) {
+            clients.push(client_id.to_owned());
+        }
+    }
+}
+
 /// Records that `session` gave `client_id` a sign-in, so the client hears when it ends.
 pub async fn record_sign_in(
     state: &AppState,
     client_id: &str,
     session: &SignedIn,
 ) -> Result<(), ServiceError> {
+    if state.recorded_sign_ins.contains(&session.sid, client_id) {
+        return Ok(());
+    }
     let now = state.clock.now();
     let ends = session.login_at + state.config.session_max_secs;
     backchannel::record_session_client(
@@ -53,6 +91,7 @@ pub async fn record_sign_in(
         ends,
     )
     .await?;
+    state.recorded_sign_ins.insert(&session.sid, client_id);
     Ok(())
 }
 

@@ -95,6 +95,11 @@ fn query(id: &str) -> String {
 /// Signs alice in to `first` with her password and returns its ID token.
 async fn sign_in(app: &TestApp, first: &str) -> String {
     app.add_user("alice", "pw").await;
+    sign_in_again(app, first).await
+}
+
+/// Signs the existing alice in to `first` with her password and returns its ID token.
+async fn sign_in_again(app: &TestApp, first: &str) -> String {
     let to = app.sign_in(&app.client, &query(first), "alice", "pw").await;
     let code = query_of(&to).remove("code").unwrap();
     let redirect_uri = format!("http://localhost:6000/{first}/cb");
@@ -179,6 +184,44 @@ async fn every_client_of_the_session_hears_that_it_ended() {
     assert!(list_deliveries(&app.state.db).await.unwrap().is_empty());
     let (ja, jb) = (claims_of(&a.received()[0]), claims_of(&b.received()[0]));
     assert_ne!(ja["jti"], jb["jti"]);
+}
+
+#[tokio::test]
+async fn each_session_tells_its_clients_once_however_often_they_signed_in() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (
+        Receiver::start(StatusCode::OK).await,
+        Receiver::start(StatusCode::OK).await,
+    );
+    register(&app, "web", Some(&a.url)).await;
+    register(&app, "wiki", Some(&b.url)).await;
+    let first = sign_in(&app, "web").await;
+    sso(&app, "web").await;
+    sso(&app, "wiki").await;
+    sso(&app, "web").await;
+    logout_with_hint(&app, &first).await;
+    eventually("each client has one logout token", async || {
+        a.received().len() == 1 && b.received().len() == 1
+    })
+    .await;
+
+    // A new session in the same browser: its sign-ins are recorded anew, under its own sid.
+    let second = sign_in_again(&app, "web").await;
+    assert_ne!(claims_of(&first)["sid"], claims_of(&second)["sid"]);
+    sso(&app, "web").await;
+    logout_with_hint(&app, &second).await;
+    eventually("web has a second logout token", async || {
+        a.received().len() == 2
+    })
+    .await;
+    let (old, new) = (claims_of(&a.received()[0]), claims_of(&a.received()[1]));
+    assert_ne!(old["sid"], new["sid"], "one token per session");
+    assert_eq!(
+        b.received().len(),
+        1,
+        "wiki was not used by the second session"
+    );
+    assert!(list_deliveries(&app.state.db).await.unwrap().is_empty());
 }
 
 #[tokio::test]
