@@ -92,7 +92,7 @@ pub async fn authorize(
         )));
     };
     let client = cached_registration(state, client_id).await?;
-    let redirect_uri = match authorize::check_client_and_redirect(params, client.as_ref()) {
+    let redirect_uri = match authorize::check_client_and_redirect(params, client.as_deref()) {
         Ok(uri) => uri,
         Err(e) => return Ok(AuthorizeOutcome::ShowError(e)),
     };
@@ -127,7 +127,7 @@ pub async fn authorize(
                     AfterSignIn::Redirect(url) => AuthorizeOutcome::Redirect(url),
                     AfterSignIn::AskConsent => AuthorizeOutcome::ShowConsent {
                         request,
-                        client_name: client.name,
+                        client_name: client.name.clone(),
                     },
                 },
             )
@@ -143,7 +143,7 @@ pub async fn authorize(
         }
         Authentication::AskUser => Ok(AuthorizeOutcome::ShowLogin {
             request,
-            client_name: client.name,
+            client_name: client.name.clone(),
         }),
     }
 }

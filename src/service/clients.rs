@@ -67,20 +67,20 @@ impl ClientCache {
         )
     }
 
-    fn get(&self, client_id: &str) -> Option<Registration> {
+    fn get(&self, client_id: &str) -> Option<Arc<Registration>> {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let (stamp, registration) = entries.get(client_id)?;
-        (*stamp == self.stamp()).then(|| registration.as_ref().clone())
+        (*stamp == self.stamp()).then(|| Arc::clone(registration))
     }
 
-    fn put(&self, stamp: Stamp, registration: &Registration) {
+    fn put(&self, stamp: Stamp, registration: &Arc<Registration>) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= CLIENT_CACHE_MAX {
             entries.clear();
         }
         entries.insert(
             registration.id.as_str().to_owned(),
-            (stamp, Arc::new(registration.clone())),
+            (stamp, Arc::clone(registration)),
         );
     }
 
@@ -97,17 +97,17 @@ impl ClientCache {
 }
 
 /// The registration of `client_id`, from the cache when it is current (hot paths: client
-/// authentication, `/authorize`).
+/// authentication, `/authorize`), shared with the cache.
 pub async fn cached_registration(
     state: &AppState,
     client_id: &str,
-) -> Result<Option<Registration>, ServiceError> {
+) -> Result<Option<Arc<Registration>>, ServiceError> {
     if let Some(found) = state.clients.get(client_id) {
         return Ok(Some(found));
     }
     // Stamped before reading: a change made meanwhile leaves the entry stale, not wrong.
     let stamp = state.clients.stamp();
-    let found = find_registration(&state.db, client_id).await?;
+    let found = find_registration(&state.db, client_id).await?.map(Arc::new);
     if let Some(registration) = &found {
         state.clients.put(stamp, registration);
     }
@@ -210,7 +210,7 @@ fn invalid_client(credentials: &PresentedClient) -> ServiceError {
 pub async fn authenticate(
     state: &AppState,
     credentials: &PresentedClient,
-) -> Result<Registration, ServiceError> {
+) -> Result<Arc<Registration>, ServiceError> {
     let client = cached_registration(state, credentials.id()).await?;
     match (credentials, client) {
         (PresentedClient::Assertion { assertion, .. }, Some(client))
