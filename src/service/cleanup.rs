@@ -27,17 +27,12 @@ pub async fn clean(state: &AppState) -> Result<Removed, ServiceError> {
 
 /// Runs [`clean`] every `CLEANUP_INTERVAL_SECONDS` until `stopped`.
 pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
-    let every = Duration::from_secs(state.config.cleanup_interval_secs);
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            () = &mut stopped => return,
-            _ = ticker.tick() => {}
-        }
-        if let Err(e) = clean(&state).await {
+    let period = Duration::from_secs(state.config.cleanup_interval_secs);
+    let state = &state;
+    super::every(period, stopped, || async move {
+        if let Err(e) = clean(state).await {
             tracing::warn!(error = %e, "could not remove expired rows; will try again");
         }
-    }
+    })
+    .await;
 }

@@ -116,17 +116,12 @@ pub async fn cached_registration(
 
 /// Keeps the client cache in step with the database until `stopped`.
 pub async fn sync_cache(state: AppState, stopped: impl std::future::Future<Output = ()>) {
-    let mut ticker = tokio::time::interval(CLIENT_SYNC_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            () = &mut stopped => return,
-            _ = ticker.tick() => {}
-        }
+    let state = &state;
+    super::every(CLIENT_SYNC_INTERVAL, stopped, || async move {
         // While the database is away nothing is cached anew either; entries stay.
         let _ = state.clients.sync(&state.db).await;
-    }
+    })
+    .await;
 }
 
 /// Parses a stored client; a value that does not parse is a corrupt row.

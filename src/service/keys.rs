@@ -215,17 +215,11 @@ pub async fn load_key_set(
 /// the JWKS. With `KEY_ROTATION_DAYS`, it also schedules the next key when the signing key is
 /// that old (minus the pre-publication time); of instances doing so at once, one wins.
 pub async fn reload_periodically(state: AppState, shutdown: impl std::future::Future<Output = ()>) {
-    let every = Duration::from_secs(state.config.keys_reload_secs);
+    let period = Duration::from_secs(state.config.keys_reload_secs);
     let window = publication_window(&state.config);
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return,
-            _ = ticker.tick() => {}
-        }
-        if let Err(e) = rotate_if_due(&state).await {
+    let state = &state;
+    super::every(period, shutdown, || async move {
+        if let Err(e) = rotate_if_due(state).await {
             tracing::warn!(error = %e, "could not schedule the next signing key; will try again");
         }
         // A client registered from the CLI may have asked for an algorithm with no key yet.
@@ -238,10 +232,11 @@ pub async fn reload_periodically(state: AppState, shutdown: impl std::future::Fu
         if let Err(e) = ensured {
             tracing::warn!(error = %e, "could not create a signing key; will try again");
         }
-        if let Err(e) = reload(&state, window).await {
+        if let Err(e) = reload(state, window).await {
             tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones")
         }
-    }
+    })
+    .await;
 }
 
 /// Reads the key set from the database into the ring now.

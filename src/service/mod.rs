@@ -19,6 +19,9 @@ pub mod tokens;
 pub mod userinfo;
 pub mod verify;
 
+use std::future::Future;
+use std::time::Duration;
+
 use crate::crypto::CryptoError;
 use crate::oidc::OAuthError;
 use crate::store::StoreError;
@@ -50,4 +53,24 @@ pub enum ServiceError {
     /// Cryptography failed.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+}
+
+/// Runs `tick` every `period`, the first time at once, until `stopped` resolves (between
+/// ticks: a tick under way is finished). A tick that overruns delays the next one instead
+/// of bunching them. The background tasks' loop: cleanup, the caches' syncs, key reloads.
+pub async fn every<F: Future<Output = ()>>(
+    period: Duration,
+    stopped: impl Future<Output = ()>,
+    mut tick: impl FnMut() -> F,
+) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            _ = ticker.tick() => {}
+        }
+        tick().await;
+    }
 }

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::UnixTime;
@@ -107,27 +108,21 @@ pub async fn revoke(state: &AppState, jti: &str, expires_at: UnixTime) -> Result
 /// database is unreachable the list keeps what it had: tokens keep verifying, and revocations
 /// made elsewhere take effect here once it is back.
 pub async fn run(state: AppState, stopped: impl Future<Output = ()>) {
-    let mut ticker = tokio::time::interval(SYNC_INTERVAL);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            () = &mut stopped => return,
-            _ = ticker.tick() => {}
-        }
-        match state.revocations.sync(&state.db, state.clock.now()).await {
-            Ok(()) if failing => {
-                failing = false;
-                tracing::info!("revocations are read from the database again");
+    // Whether the last read failed: the outage is logged once, not once a second.
+    let failing = &AtomicBool::new(false);
+    let state = &state;
+    super::every(SYNC_INTERVAL, stopped, || async move {
+        let result = state.revocations.sync(&state.db, state.clock.now()).await;
+        match (result, failing.swap(false, Ordering::Relaxed)) {
+            (Ok(()), true) => tracing::info!("revocations are read from the database again"),
+            (Ok(()), false) => {}
+            (Err(e), was_failing) => {
+                failing.store(true, Ordering::Relaxed);
+                if !was_failing {
+                    tracing::warn!(error = %e, "cannot read revocations; keeping the ones known");
+                }
             }
-            Ok(()) => {}
-            // Once per outage, not once a second.
-            Err(e) if !failing => {
-                failing = true;
-                tracing::warn!(error = %e, "cannot read revocations; keeping the ones known");
-            }
-            Err(_) => {}
         }
-    }
+    })
+    .await;
 }
