@@ -182,7 +182,9 @@ if instructions:  # thousands of instructions per unit, under callgrind
     cost = f"{int(instructions) / max(n, 1) / 1000:.0f}k"
 else:
     cost = f"{(int(after) - int(before)) / int(tick) * 1e6 / max(n, 1):.0f}"
-print(f'{rate:.1f} {int(f["p50_us"])/1000:.2f} {int(f["p99_us"])/1000:.2f} {f["errors"]} {cost} {int(cs) / max(n, 1):.1f} {int(rss)//1024}')
+# A thread that ended during the run took its count along: no figure then.
+switches = f"{int(cs) / max(n, 1):.1f}" if int(cs) >= 0 else "-"
+print(f'{rate:.1f} {int(f["p50_us"])/1000:.2f} {int(f["p99_us"])/1000:.2f} {f["errors"]} {cost} {switches} {int(rss)//1024}')
 PY
 )")
   done
