@@ -49,10 +49,11 @@ pub const UNREGISTERED_REDIRECT_URI: &str = "redirect_uri is not registered for 
 
 /// The client and redirect URI, checked FIRST: until both are known good, nothing may be sent
 /// to the redirect URI, so these errors are shown to the user instead (RFC 6749 §4.1.2.1).
-pub fn check_client_and_redirect(
+/// Returns the client, now known to exist, and the redirect URI.
+pub fn check_client_and_redirect<C: std::ops::Deref<Target = Registration>>(
     params: &Params,
-    client: Option<&Registration>,
-) -> Result<String, OAuthError> {
+    client: Option<C>,
+) -> Result<(C, String), OAuthError> {
     let client =
         client.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, UNKNOWN_CLIENT))?;
     let redirect_uri = params
@@ -61,7 +62,8 @@ pub fn check_client_and_redirect(
     if !client.redirect_uris.iter().any(|r| r.matches(redirect_uri)) {
         return Err(OAuthError::invalid_request(UNREGISTERED_REDIRECT_URI));
     }
-    Ok(redirect_uri.to_owned())
+    let redirect_uri = redirect_uri.to_owned();
+    Ok((client, redirect_uri))
 }
 
 /// Validates the rest of the request; errors here go back to the client's redirect URI.

@@ -92,14 +92,9 @@ pub async fn authorize(
         )));
     };
     let client = cached_registration(state, client_id).await?;
-    let redirect_uri = match authorize::check_client_and_redirect(params, client.as_deref()) {
-        Ok(uri) => uri,
+    let (client, redirect_uri) = match authorize::check_client_and_redirect(params, client) {
+        Ok(checked) => checked,
         Err(e) => return Ok(AuthorizeOutcome::ShowError(e)),
-    };
-    let Some(client) = client else {
-        return Ok(AuthorizeOutcome::ShowError(OAuthError::invalid_request(
-            authorize::UNKNOWN_CLIENT,
-        )));
     };
     let issuer = &state.config.issuer;
     let request = match authorize::validate(params, &client, redirect_uri.clone()) {

@@ -43,7 +43,7 @@ const OK: &str = "client_id=web&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%
 fn a_good_request_is_accepted() {
     let c = client(ClientType::Confidential);
     let p = params(OK);
-    let uri = check_client_and_redirect(&p, Some(&c)).unwrap_or_default();
+    let (_, uri) = check_client_and_redirect(&p, Some(&c)).expect("a registered client and URI");
     let request = validate(&p, &c, uri).map_err(|e| e.to_string());
     let request = request.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(request.scope, "openid profile");
@@ -54,7 +54,7 @@ fn a_good_request_is_accepted() {
 #[test]
 fn client_and_redirect_errors_are_never_redirected() {
     let c = client(ClientType::Confidential);
-    assert!(check_client_and_redirect(&params(OK), None).is_err());
+    assert!(check_client_and_redirect(&params(OK), None::<&Registration>).is_err());
     for bad in [
         "redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb",
         "redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb%3Ftenant%3D1%2F",
